@@ -1,0 +1,115 @@
+"""Configuration profiles, read from environment variables.
+
+``KINERJA_ENV`` picks the profile: ``development`` (default), ``test`` or ``production``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("KINERJA_INSTANCE_DIR", BASE_DIR / "instance"))
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Accept the common postgres:// spelling and route PostgreSQL through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'kinerja.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    PORT = _int("PORT", 5000)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{_int('PORT', 5000)}")
+
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = _int("SMTP_PORT", 1025)
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TLS = os.environ.get("SMTP_TLS", "none")  # none | starttls | ssl
+    SMTP_SENDER = os.environ.get("SMTP_SENDER", "Kinerja <kinerja@localhost>")
+    SMTP_REPLY_TO = os.environ.get("SMTP_REPLY_TO", "")
+
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 12)
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
+    STUCK_AFTER_DAYS = _int("STUCK_AFTER_DAYS", 14)
+    BULK_MAX_IDS = _int("BULK_MAX_IDS", 500)
+    PAGE_SIZE_MAX = 200
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Kinerja API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    PROBLEM_TYPE_BASE = "https://kinerja.example/problems/"
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse configurations that must never run."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8192
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    @classmethod
+    def check(cls) -> None:
+        key = os.environ.get("SECRET_KEY", "")
+        if not key or key == DEV_SECRET_KEY or len(key) < 32:
+            raise RuntimeError(
+                "production refuses to start without a real SECRET_KEY "
+                "(set SECRET_KEY to a random string of at least 32 characters)"
+            )
+
+
+PROFILES = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("KINERJA_ENV", "development")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise RuntimeError(f"unknown KINERJA_ENV {name!r}; use one of {sorted(PROFILES)}") from None

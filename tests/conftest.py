@@ -1,0 +1,169 @@
+"""Test fixtures: a migrated database (SQLite or TEST_DATABASE_URL), per-test rollback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from tests import factories
+from workflow_app import create_app
+from workflow_app.extensions import db
+
+os.environ.setdefault("KINERJA_ENV", "test")
+
+
+def _database_url(tmp_root: str) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from config import _database_url as normalise
+
+        os.environ["DATABASE_URL"] = url
+        return normalise(url)
+    return f"sqlite:///{tmp_root}/kinerja-test.db"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return _database_url(str(tmp_path_factory.mktemp("db")))
+
+
+@pytest.fixture(scope="session")
+def base_app(database_url):
+    app = create_app(
+        "test",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "OUTBOX_KICK": False,
+        },
+    )
+    with app.app_context():
+        reset_schema()
+    return app
+
+
+def reset_schema() -> None:
+    """Drop everything and build the schema with the Alembic migrations only."""
+    from flask_migrate import upgrade
+
+    engine = db.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")]
+            for name in names:
+                if not name.startswith("sqlite_"):
+                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    upgrade()
+
+
+@pytest.fixture
+def app(base_app):
+    """The app with every database write of the test inside one rolled-back transaction."""
+    with base_app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, class_=Session, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield base_app
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committing_app(base_app):
+    """The app with real commits (for concurrency and worker tests); tables emptied after."""
+    with base_app.app_context():
+        yield base_app
+        db.session.remove()
+        truncate_all()
+
+
+def truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def org(app):
+    return factories.Org()
+
+
+class Api:
+    """A tiny HTTP helper: log in as a user and call the API with their token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def token(self, username: str, password: str = factories.PASSWORD) -> str:
+        if username not in self.tokens:
+            r = self.client.post("/api/v1/auth/tokens", json={"username": username, "password": password})
+            assert r.status_code == 201, r.get_json()
+            self.tokens[username] = r.get_json()["token"]
+        return self.tokens[username]
+
+    def call(self, method: str, path: str, user=None, **kw):
+        headers = kw.pop("headers", {})
+        if user is not None:
+            name = user if isinstance(user, str) else user.username
+            headers["Authorization"] = f"Bearer {self.token(name)}"
+        return self.client.open(path, method=method, headers=headers, **kw)
+
+    def get(self, path, user=None, **kw):
+        return self.call("GET", path, user, **kw)
+
+    def post(self, path, user=None, **kw):
+        return self.call("POST", path, user, **kw)
+
+    def put(self, path, user=None, **kw):
+        return self.call("PUT", path, user, **kw)
+
+    def patch(self, path, user=None, **kw):
+        return self.call("PATCH", path, user, **kw)
+
+    def appraisal(self, appraisal_id: int, user) -> dict:
+        r = self.get(f"/api/v1/appraisals/{appraisal_id}", user)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    def fire(self, appraisal_id: int, event: str, user, version: int | None = None, **fields):
+        if version is None:
+            version = self.appraisal(appraisal_id, user)["version"]
+        return self.post(
+            f"/api/v1/appraisals/{appraisal_id}/events/{event}", user, json={"version": version, **fields}
+        )
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture(scope="session")
+def tmpdir_session():
+    with tempfile.TemporaryDirectory() as d:
+        yield d

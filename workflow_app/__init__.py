@@ -1,0 +1,85 @@
+"""Kinerja: the ASN performance-appraisal workflow service."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import get_config
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Application factory."""
+    config = get_config(config_name)
+    config.check()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from workflow_app.extensions import api, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+            "info": {
+                "description": (
+                    "Workflow API for the ASN performance-appraisal cycle (PermenPANRB 6/2022). "
+                    "Errors are RFC 9457 application/problem+json."
+                )
+            },
+        },
+    )
+    api.init_app(app)
+
+    from workflow_app import problems
+    from workflow_app.api import register_api
+    from workflow_app.health import bp as health_bp
+
+    register_api(app, api)
+    app.register_blueprint(health_bp)
+    problems.register(app)
+
+    from workflow_app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+    """SQLite: enforce foreign keys, wait for locks, and let SQLAlchemy own transactions."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):  # pragma: no cover - driver hook
+    # pysqlite's own transaction handling breaks SAVEPOINT; begin explicitly and take the
+    # write lock up front so two writers queue instead of failing on lock upgrade.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,131 @@
+"""Appraisals: list, detail, plan, progress, trainings, events, history and bulk events."""
+
+from flask_smorest import Blueprint
+
+from workflow_app.api import actor, commit
+from workflow_app.api.schemas import (
+    AppraisalDetailOut,
+    AppraisalPage,
+    AppraisalQuery,
+    BulkEventIn,
+    BulkOut,
+    EventIn,
+    HistoryOut,
+    PlanIn,
+    ProgressIn,
+    TrainingUpdateIn,
+)
+from workflow_app.extensions import db
+from workflow_app.models import Appraisal
+from workflow_app.services import appraisals
+from workflow_app.services.access import appraisal_relations
+
+blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
+
+
+def dump_list(who, rows):
+    """Attach the events the caller may fire; the response schema dumps each row once."""
+    for row in rows:
+        row.allowed_events = appraisals.allowed_events(who, row)
+    return rows
+
+
+def dump_detail(appraisal):
+    db.session.expire(appraisal)
+    fresh = (
+        db.session.scalars(
+            db.select(Appraisal).where(Appraisal.id == appraisal.id).options(*appraisals.detail_options())
+        )
+        .unique()
+        .one()
+    )
+    fresh.allowed_events = appraisals.allowed_events(actor(), fresh)
+    fresh.relations = sorted(appraisal_relations(actor(), fresh))
+    return fresh
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(AppraisalQuery, location="query")
+@blp.response(200, AppraisalPage)
+def list_appraisals(query):
+    """Appraisals you may see; filter by cycle, state, unit subtree, assessor, overdue."""
+    page, per_page = query.pop("page"), query.pop("per_page")
+    rows, total = appraisals.list_appraisals(actor(), query, page, per_page)
+    return {"items": dump_list(actor(), rows), "page": page, "per_page": per_page, "total": total}
+
+
+@blp.route("/<int:appraisal_id>", methods=["GET"])
+@blp.response(200, AppraisalDetailOut)
+def get_appraisal(appraisal_id):
+    """One appraisal with plan, trainings, objection and the events you may fire."""
+    return dump_detail(appraisals.load(actor(), appraisal_id))
+
+
+@blp.route("/<int:appraisal_id>/plan", methods=["PUT"])
+@blp.arguments(PlanIn)
+@blp.response(200, AppraisalDetailOut)
+def put_plan(data, appraisal_id):
+    """Replace the plan items and behaviour expectations (plan_drafted only; with version)."""
+    appraisal = appraisals.update_plan(actor(), appraisal_id, data)
+    commit()
+    return dump_detail(appraisal)
+
+
+@blp.route("/<int:appraisal_id>/progress", methods=["PUT"])
+@blp.arguments(ProgressIn)
+@blp.response(200, AppraisalDetailOut)
+def put_progress(data, appraisal_id):
+    """Record realisation per plan item: mid-year in midyear_review, final in final_review."""
+    appraisal = appraisals.record_progress(actor(), appraisal_id, data)
+    commit()
+    return dump_detail(appraisal)
+
+
+@blp.route("/<int:appraisal_id>/trainings/<int:training_id>", methods=["PATCH"])
+@blp.arguments(TrainingUpdateIn)
+@blp.response(200, AppraisalDetailOut)
+def patch_training(data, appraisal_id, training_id):
+    """Mark a training completed (employee) or recorded (HR)."""
+    appraisal = appraisals.update_training(actor(), appraisal_id, training_id, data)
+    commit()
+    return dump_detail(appraisal)
+
+
+@blp.route("/<int:appraisal_id>/events/<string:event>", methods=["POST"])
+@blp.arguments(EventIn)
+@blp.response(200, AppraisalDetailOut)
+def fire_event(data, appraisal_id, event):
+    """Fire an event with the appraisal's current ``version``; 409 on a stale version."""
+    appraisal = appraisals.fire_event(actor(), appraisal_id, event, data)
+    commit()
+    return dump_detail(appraisal)
+
+
+@blp.route("/<int:appraisal_id>/history", methods=["GET"])
+@blp.response(200, HistoryOut(many=True))
+def history(appraisal_id):
+    """The hash-chained transition log of the appraisal."""
+    return appraisals.history(actor(), appraisal_id)
+
+
+@blp.route("/bulk-events", methods=["POST"])
+@blp.arguments(BulkEventIn)
+@blp.response(200, BulkOut)
+def bulk_events(data):
+    """Fire one event on many appraisals; each item applies whole or not at all."""
+    event, ids, dry_run = data.pop("event"), data.pop("ids"), data.pop("dry_run")
+    results = appraisals.bulk_event(actor(), event, ids, data, dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        commit()
+    applied = sum(1 for r in results if r.ok)
+    return {
+        "event": event,
+        "dry_run": dry_run,
+        "applied": applied,
+        "failed": len(results) - applied,
+        "results": [r.__dict__ for r in results],
+    }
+
+

@@ -1,0 +1,25 @@
+"""The caller: GET /api/v1/me and GET /api/v1/tasks."""
+
+from flask import g
+from flask_smorest import Blueprint
+
+from workflow_app.api import actor
+from workflow_app.api.appraisals import dump_list
+from workflow_app.api.schemas import AppraisalOut, MeOut
+from workflow_app.services import appraisals
+
+blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller and their tasks")
+
+
+@blp.route("/me")
+@blp.response(200, MeOut)
+def me():
+    """Who you are: account, employee record and scoped roles."""
+    return g.user
+
+
+@blp.route("/tasks")
+@blp.response(200, AppraisalOut(many=True))
+def tasks():
+    """What waits on you, oldest due first, with the events you may fire."""
+    return dump_list(actor(), appraisals.tasks(actor()))

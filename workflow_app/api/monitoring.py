@@ -1,0 +1,55 @@
+"""Monitoring for HR: summary and stuck appraisals."""
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from workflow_app.api import actor
+from workflow_app.api.schemas import AppraisalOut, MonitoringQuery, PageOut, StuckQuery, UTCDateTime
+from workflow_app.services import appraisals, monitoring
+
+blp = Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring")
+
+
+class SummaryOut(Schema):
+    generated_at = UTCDateTime()
+    total = fields.Int()
+    open = fields.Int()
+    overdue = fields.Int()
+    by_state = fields.Dict(keys=fields.Str(), values=fields.Int())
+    ageing_days = fields.Dict(keys=fields.Str(), values=fields.Int())
+    by_unit = fields.List(fields.Dict())
+
+
+class StuckItemOut(AppraisalOut):
+    held_by = fields.Dict()
+    idle_days = fields.Int()
+
+
+class StuckPage(PageOut):
+    idle_days = fields.Int()
+    items = fields.List(fields.Nested(StuckItemOut))
+
+
+@blp.route("/summary")
+@blp.arguments(MonitoringQuery, location="query")
+@blp.response(200, SummaryOut)
+def summary(query):
+    """Counts per state and unit, overdue count and ageing of open appraisals in your scope."""
+    return monitoring.summary(actor(), query)
+
+
+@blp.route("/stuck")
+@blp.arguments(StuckQuery, location="query")
+@blp.response(200, StuckPage)
+def stuck(query):
+    """Appraisals past due or idle too long, oldest first, with who holds each."""
+    from workflow_app.clock import utcnow
+
+    page, per_page = query.pop("page"), query.pop("per_page")
+    rows, total, idle_days = monitoring.stuck(actor(), query, page, per_page)
+    now = utcnow()
+    for row in rows:
+        row.held_by = monitoring.holder_of(row)
+        row.idle_days = (now - row.state_entered_at).days
+        row.allowed_events = appraisals.allowed_events(actor(), row)
+    return {"items": rows, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}

@@ -1,0 +1,486 @@
+"""Marshmallow schemas: explicit input schemas (unknown fields rejected) and output shapes."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from state_machines import APPRAISAL, CYCLE
+from workflow_app.clock import isoformat
+from workflow_app.models import (
+    ASPECTS,
+    BERAKHLAK,
+    EMPLOYMENT_TYPES,
+    PLAN_ITEM_KINDS,
+    POSITION_TYPES,
+    RATINGS,
+    SCOPED_ROLES,
+    TIMEZONES,
+)
+from workflow_app.nip import validate_nip
+
+Text = lambda n=2000, **kw: fields.Str(validate=validate.Length(max=n), **kw)  # noqa: E731
+Name = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  # noqa: E731
+Id = lambda **kw: fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+
+
+class UTCDateTime(fields.DateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return isoformat(value)
+
+
+class In(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+
+class TokenIn(In):
+    username = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenOut(Schema):
+    token = fields.Str()
+    token_type = fields.Str()
+    expires_at = UTCDateTime()
+
+
+# --- org -------------------------------------------------------------------------------------
+
+
+class UnitIn(In):
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    name = Name(required=True)
+    parent_id = Id(allow_none=True, load_default=None)
+    timezone = fields.Str(load_default="WIB", validate=validate.OneOf(TIMEZONES))
+
+
+class UnitPatch(In):
+    code = fields.Str(validate=validate.Length(min=1, max=40))
+    name = Name()
+    parent_id = Id(allow_none=True)
+    timezone = fields.Str(validate=validate.OneOf(TIMEZONES))
+
+
+class UnitOut(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    parent_id = fields.Int(allow_none=True)
+    timezone = fields.Str()
+    path = fields.Str()
+
+
+class NipField(fields.Str):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problems = validate_nip(value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class EmployeeIn(In):
+    nip = NipField(required=True)
+    name = Name(required=True)
+    email = fields.Email(allow_none=True, load_default=None)
+    unit_id = Id(required=True)
+    position = Name(required=True)
+    position_type = fields.Str(load_default="JA", validate=validate.OneOf(POSITION_TYPES))
+    employment_type = fields.Str(load_default="PNS", validate=validate.OneOf(EMPLOYMENT_TYPES))
+    grade = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=10))
+    superior_id = Id(allow_none=True, load_default=None)
+    active = fields.Bool(load_default=True)
+
+
+class EmployeePatch(In):
+    nip = NipField()
+    name = Name()
+    email = fields.Email(allow_none=True)
+    unit_id = Id()
+    position = Name()
+    position_type = fields.Str(validate=validate.OneOf(POSITION_TYPES))
+    employment_type = fields.Str(validate=validate.OneOf(EMPLOYMENT_TYPES))
+    grade = fields.Str(allow_none=True, validate=validate.Length(max=10))
+    superior_id = Id(allow_none=True)
+    active = fields.Bool()
+
+
+class EmployeeRef(Schema):
+    id = fields.Int()
+    nip = fields.Str()
+    name = fields.Str()
+
+
+class EmployeeOut(Schema):
+    id = fields.Int()
+    nip = fields.Str()
+    name = fields.Str()
+    email = fields.Str(allow_none=True)
+    unit_id = fields.Int()
+    position = fields.Str()
+    position_type = fields.Str()
+    employment_type = fields.Str()
+    grade = fields.Str(allow_none=True)
+    superior_id = fields.Int(allow_none=True)
+    active = fields.Bool()
+
+
+class EmployeeQuery(In):
+    unit = Id()
+    q = fields.Str(validate=validate.Length(max=100))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class RoleIn(In):
+    role = fields.Str(required=True, validate=validate.OneOf(SCOPED_ROLES))
+    unit_id = Id(required=True)
+
+
+class RoleOut(Schema):
+    role = fields.Str()
+    unit_id = fields.Int()
+    unit_name = fields.Function(lambda r: r.unit.name)
+
+
+class UserIn(In):
+    username = fields.Str(
+        required=True,
+        validate=[validate.Length(min=3, max=80), validate.Regexp(r"^[A-Za-z0-9._-]+$")],
+    )
+    password = fields.Str(required=True, validate=validate.Length(min=8, max=200))
+    employee_id = Id(allow_none=True, load_default=None)
+    locale = fields.Str(load_default="id", validate=validate.OneOf(["id", "en"]))
+    roles = fields.List(fields.Nested(RoleIn), load_default=list, validate=validate.Length(max=50))
+    active = fields.Bool(load_default=True)
+
+
+class UserPatch(In):
+    password = fields.Str(validate=validate.Length(min=8, max=200))
+    employee_id = Id(allow_none=True)
+    locale = fields.Str(validate=validate.OneOf(["id", "en"]))
+    roles = fields.List(fields.Nested(RoleIn), validate=validate.Length(max=50))
+    active = fields.Bool()
+
+
+class UserOut(Schema):
+    id = fields.Int()
+    username = fields.Str()
+    employee_id = fields.Int(allow_none=True)
+    locale = fields.Str()
+    active = fields.Bool()
+    roles = fields.List(fields.Nested(RoleOut))
+
+
+class MeOut(UserOut):
+    employee = fields.Nested(EmployeeOut, allow_none=True)
+
+
+# --- cycles ----------------------------------------------------------------------------------
+
+
+class CycleIn(In):
+    name = Name(required=True)
+    year = fields.Int(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    unit_id = Id(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    plan_due = fields.Date(required=True)
+    midyear_start = fields.Date(required=True)
+    midyear_end = fields.Date(required=True)
+    scoring_start = fields.Date(required=True)
+    scoring_end = fields.Date(required=True)
+    feedback_due = fields.Date(required=True)
+    training_due = fields.Date(required=True)
+    scoring_scheme = fields.Str(load_default="permenpanrb_6_2022", validate=validate.Length(max=40))
+    sla_policy = fields.Dict(load_default=dict)
+
+
+class CycleOut(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    year = fields.Int()
+    unit_id = fields.Int()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    plan_due = fields.Date()
+    midyear_start = fields.Date()
+    midyear_end = fields.Date()
+    scoring_start = fields.Date()
+    scoring_end = fields.Date()
+    feedback_due = fields.Date()
+    training_due = fields.Date()
+    scoring_scheme = fields.Str()
+    sla_policy = fields.Dict()
+    state = fields.Str()
+    version = fields.Int()
+    machine_version = fields.Str()
+    launched_at = UTCDateTime(allow_none=True)
+    allowed_events = fields.List(fields.Str())
+
+
+class CycleEventIn(In):
+    version = fields.Int(strict=True)
+    comment = Text()
+    force = fields.Bool()
+    reason = Text()
+
+
+class CycleEventOut(Schema):
+    cycle = fields.Nested(CycleOut)  # the handler returns the model; dumped once here
+    result = fields.Dict()
+
+
+# --- appraisals ------------------------------------------------------------------------------
+
+
+class TrainingIn(In):
+    competency = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    hours_jp = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=200))
+    due_date = fields.Date(required=True)
+
+
+class EventFields(In):
+    """Every field any appraisal event takes; the definition says which one accepts which."""
+
+    comment = Text()
+    reason = Text()
+    feedback = Text(5000)
+    reasoning = Text(5000)
+    justification = Text()
+    decision = fields.Str(validate=validate.OneOf(["upheld", "amended"]))
+    rating_hasil_kerja = fields.Str(validate=validate.OneOf(RATINGS))
+    rating_perilaku = fields.Str(validate=validate.OneOf(RATINGS))
+    trainings = fields.List(fields.Nested(TrainingIn), validate=validate.Length(min=1, max=20))
+    due_date = fields.Date()
+
+
+class EventIn(EventFields):
+    version = fields.Int(strict=True)
+
+
+class BulkEventIn(EventFields):
+    event = fields.Str(required=True, validate=validate.OneOf(list(APPRAISAL.transitions)))
+    ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
+    dry_run = fields.Bool(load_default=False)
+
+
+class BulkItemOut(Schema):
+    id = fields.Int()
+    ok = fields.Bool()
+    state = fields.Str(allow_none=True)
+    version = fields.Int(allow_none=True)
+    problem = fields.Dict(allow_none=True)
+
+
+class BulkOut(Schema):
+    event = fields.Str()
+    dry_run = fields.Bool()
+    applied = fields.Int()
+    failed = fields.Int()
+    results = fields.List(fields.Nested(BulkItemOut))
+
+
+class PlanItemIn(In):
+    kind = fields.Str(load_default="utama", validate=validate.OneOf(PLAN_ITEM_KINDS))
+    leader_rhk = Text(allow_none=True, load_default=None)
+    rhk = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    aspect = fields.Str(load_default="kuantitas", validate=validate.OneOf(ASPECTS))
+    indicator = Text(allow_none=True, load_default=None)
+    target_value = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=60))
+    target_unit = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=60))
+
+
+class PlanIn(In):
+    version = fields.Int(strict=True, required=True)
+    items = fields.List(fields.Nested(PlanItemIn), required=True, validate=validate.Length(max=50))
+    behaviours = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(BERAKHLAK)),
+        values=fields.Str(validate=validate.Length(min=1, max=2000)),
+        load_default=dict,
+    )
+
+
+class ProgressItemIn(In):
+    item_id = Id(required=True)
+    realisation = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    evidence = fields.List(fields.Url(), validate=validate.Length(max=20))
+
+
+class ProgressIn(In):
+    version = fields.Int(strict=True, required=True)
+    items = fields.List(fields.Nested(ProgressItemIn), required=True, validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _unique(self, data, **kwargs):
+        ids = [i["item_id"] for i in data.get("items", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("Each plan item may appear once.", "items")
+
+
+class TrainingUpdateIn(In):
+    version = fields.Int(strict=True, required=True)
+    status = fields.Str(required=True, validate=validate.OneOf(["completed", "recorded"]))
+    evidence = Text(allow_none=True)
+
+
+class PlanItemOut(Schema):
+    id = fields.Int()
+    position = fields.Int()
+    kind = fields.Str()
+    leader_rhk = fields.Str(allow_none=True)
+    rhk = fields.Str()
+    aspect = fields.Str()
+    indicator = fields.Str(allow_none=True)
+    target_value = fields.Str(allow_none=True)
+    target_unit = fields.Str(allow_none=True)
+    midyear_realisation = fields.Str(allow_none=True)
+    final_realisation = fields.Str(allow_none=True)
+    evidence = fields.List(fields.Str())
+
+
+class TrainingOut(Schema):
+    id = fields.Int()
+    competency = fields.Str()
+    hours_jp = fields.Int()
+    due_date = fields.Date()
+    status = fields.Str()
+    evidence = fields.Str(allow_none=True)
+    completed_at = UTCDateTime(allow_none=True)
+
+
+class ObjectionOut(Schema):
+    id = fields.Int()
+    reason = fields.Str()
+    filed_at = UTCDateTime()
+    decision = fields.Str(allow_none=True)
+    reasoning = fields.Str(allow_none=True)
+    decided_at = UTCDateTime(allow_none=True)
+    previous_ratings = fields.Dict(allow_none=True)
+    amended_ratings = fields.Dict(allow_none=True)
+
+
+class UnitRef(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    timezone = fields.Str()
+
+
+class AppraisalOut(Schema):
+    id = fields.Int()
+    cycle_id = fields.Int()
+    employee = fields.Nested(EmployeeRef)
+    unit = fields.Nested(UnitRef)
+    assessor = fields.Nested(EmployeeRef, allow_none=True)
+    superior = fields.Nested(EmployeeRef, allow_none=True)
+    position = fields.Str(allow_none=True)
+    state = fields.Str()
+    state_label = fields.Function(lambda a: APPRAISAL.states[a.state].label)
+    holder = fields.Function(lambda a: APPRAISAL.states[a.state].holder)
+    version = fields.Int()
+    state_entered_at = UTCDateTime()
+    due_at = UTCDateTime(allow_none=True)
+    overdue = fields.Method("_overdue")
+    escalation_level = fields.Int()
+    rating_hasil_kerja = fields.Str(allow_none=True)
+    rating_perilaku = fields.Str(allow_none=True)
+    predikat = fields.Str(allow_none=True)
+    machine_version = fields.Str()
+    scoring_scheme = fields.Str()
+    scoring_version = fields.Str()
+    allowed_events = fields.List(fields.Str())
+
+    def _overdue(self, a):
+        from workflow_app.clock import utcnow
+
+        return bool(a.due_at and a.due_at < utcnow() and a.state in APPRAISAL.open_states)
+
+
+class AppraisalDetailOut(AppraisalOut):
+    plan_items = fields.List(fields.Nested(PlanItemOut))
+    behaviours = fields.Method("_behaviours")
+    trainings = fields.List(fields.Nested(TrainingOut))
+    objection = fields.Method("_objection")
+    score_justification = fields.Str(allow_none=True)
+    scored_at = UTCDateTime(allow_none=True)
+    midyear_feedback = fields.Str(allow_none=True)
+    feedback = fields.Str(allow_none=True)
+    relations = fields.List(fields.Str())
+
+    def _behaviours(self, a):
+        return {b.value: b.expectation for b in a.behaviours}
+
+    def _objection(self, a):
+        return ObjectionOut().dump(a.objections[-1]) if a.objections else None
+
+
+class PageOut(Schema):
+    page = fields.Int()
+    per_page = fields.Int()
+    total = fields.Int()
+
+
+class AppraisalPage(PageOut):
+    items = fields.List(fields.Nested(AppraisalOut))
+
+
+class EmployeePage(PageOut):
+    items = fields.List(fields.Nested(EmployeeOut))
+
+
+class AppraisalQuery(In):
+    cycle = Id()
+    state = fields.List(fields.Str(validate=validate.OneOf(list(APPRAISAL.states))))
+    unit = Id()
+    assessor = Id()
+    employee = Id()
+    overdue = fields.Bool()
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class HistoryOut(Schema):
+    seq = fields.Int()
+    event = fields.Str()
+    from_state = fields.Str(allow_none=True)
+    to_state = fields.Str()
+    actor = fields.Function(lambda r: r.actor.username if r.actor else "system")
+    actor_role = fields.Str()
+    on_behalf_of = fields.Function(lambda r: r.on_behalf_of.username if r.on_behalf_of else None)
+    comment = fields.Str(allow_none=True)
+    payload = fields.Dict()
+    machine_version = fields.Str()
+    created_at = UTCDateTime()
+    hash = fields.Str()
+    prev_hash = fields.Str()
+
+
+class DefinitionOut(Schema):
+    name = fields.Str()
+    version = fields.Str()
+    initial = fields.Str()
+    roles = fields.List(fields.Str())
+    states = fields.List(fields.Dict())
+    transitions = fields.List(fields.Dict())
+    mermaid = fields.Str()
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+
+class MonitoringQuery(In):
+    cycle = Id()
+    unit = Id()
+
+
+class StuckQuery(MonitoringQuery):
+    idle_days = fields.Int(validate=validate.Range(min=1, max=3650))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+CYCLE_STATES = list(CYCLE.states)

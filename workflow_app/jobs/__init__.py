@@ -1,0 +1,1 @@
+"""Background work: outbox relay and delivery (RQ), and the periodic scheduler."""

@@ -1,0 +1,365 @@
+"""Database models. The schema itself is created only by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+
+TIMEZONES = ("WIB", "WITA", "WIT")
+POSITION_TYPES = ("JPT", "JA", "JF")
+EMPLOYMENT_TYPES = ("PNS", "PPPK")
+SCOPED_ROLES = ("hr", "admin")
+RATINGS = ("di_bawah", "sesuai", "di_atas")
+PLAN_ITEM_KINDS = ("utama", "tambahan")
+ASPECTS = ("kuantitas", "kualitas", "waktu", "biaya")
+BERAKHLAK = (
+    "berorientasi_pelayanan",
+    "akuntabel",
+    "kompeten",
+    "harmonis",
+    "loyal",
+    "adaptif",
+    "kolaboratif",
+)
+TRAINING_STATUSES = ("assigned", "completed", "recorded")
+
+
+class Unit(db.Model):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(4), default="WIB")
+    # Materialised path "/1/4/9/": subtree queries are one indexed prefix match.
+    path: Mapped[str] = mapped_column(String(400), index=True, default="/")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    __table_args__ = (CheckConstraint("timezone IN ('WIB','WITA','WIT')", name="timezone"),)
+
+
+class Employee(db.Model):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nip: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    position: Mapped[str] = mapped_column(String(200))
+    position_type: Mapped[str] = mapped_column(String(3), default="JA")
+    employment_type: Mapped[str] = mapped_column(String(4), default="PNS")
+    grade: Mapped[str | None] = mapped_column(String(10))
+    superior_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    superior: Mapped[Employee | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        CheckConstraint("position_type IN ('JPT','JA','JF')", name="position_type"),
+        CheckConstraint("employment_type IN ('PNS','PPPK')", name="employment_type"),
+    )
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), unique=True)
+    locale: Mapped[str] = mapped_column(String(5), default="id")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    employee: Mapped[Employee | None] = relationship()
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RoleAssignment(db.Model):
+    """HR or admin rights over a unit subtree."""
+
+    __tablename__ = "role_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "unit_id", name="uq_role_assignments_user_role_unit"),
+        CheckConstraint("role IN ('hr','admin')", name="role"),
+    )
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Cycle(db.Model):
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    plan_due: Mapped[date] = mapped_column(Date)
+    midyear_start: Mapped[date] = mapped_column(Date)
+    midyear_end: Mapped[date] = mapped_column(Date)
+    scoring_start: Mapped[date] = mapped_column(Date)
+    scoring_end: Mapped[date] = mapped_column(Date)
+    feedback_due: Mapped[date] = mapped_column(Date)
+    training_due: Mapped[date] = mapped_column(Date)
+    scoring_scheme: Mapped[str] = mapped_column(String(40), default="permenpanrb_6_2022")
+    sla_policy: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    machine_version: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    unit: Mapped[Unit] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Appraisal(db.Model):
+    __tablename__ = "appraisals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    # Snapshots taken at launch; changed only through an audited reassignment.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    superior_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    position: Mapped[str | None] = mapped_column(String(200))
+
+    state: Mapped[str] = mapped_column(String(20), default="plan_drafted")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    state_entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    machine_version: Mapped[str] = mapped_column(String(20))
+    scoring_scheme: Mapped[str] = mapped_column(String(40))
+    scoring_version: Mapped[str] = mapped_column(String(20))
+
+    rating_hasil_kerja: Mapped[str | None] = mapped_column(String(10))
+    rating_perilaku: Mapped[str | None] = mapped_column(String(10))
+    predikat: Mapped[str | None] = mapped_column(String(20))
+    score_justification: Mapped[str | None] = mapped_column(Text)
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    midyear_feedback: Mapped[str | None] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship()
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
+    assessor: Mapped[Employee | None] = relationship(foreign_keys=[assessor_id])
+    superior: Mapped[Employee | None] = relationship(foreign_keys=[superior_id])
+    unit: Mapped[Unit] = relationship()
+    plan_items: Mapped[list[PlanItem]] = relationship(
+        back_populates="appraisal",
+        cascade="all, delete-orphan",
+        order_by="PlanItem.position",
+    )
+    behaviours: Mapped[list[BehaviourExpectation]] = relationship(
+        back_populates="appraisal", cascade="all, delete-orphan", order_by="BehaviourExpectation.id"
+    )
+    trainings: Mapped[list[TrainingAssignment]] = relationship(
+        back_populates="appraisal", cascade="all, delete-orphan", order_by="TrainingAssignment.id"
+    )
+    objections: Mapped[list[Objection]] = relationship(
+        back_populates="appraisal", cascade="all, delete-orphan", order_by="Objection.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "employee_id", name="uq_appraisals_cycle_employee"),
+        Index("ix_appraisals_state_due_at", "state", "due_at"),
+        Index("ix_appraisals_cycle_state", "cycle_id", "state"),
+        Index("ix_appraisals_assessor_state", "assessor_id", "state"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanItem(db.Model):
+    """A rencana hasil kerja (RHK) with its individual indicator (IKI) and target."""
+
+    __tablename__ = "plan_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(10), default="utama")
+    leader_rhk: Mapped[str | None] = mapped_column(Text)
+    rhk: Mapped[str] = mapped_column(Text)
+    aspect: Mapped[str] = mapped_column(String(10), default="kuantitas")
+    indicator: Mapped[str | None] = mapped_column(Text)
+    target_value: Mapped[str | None] = mapped_column(String(60))
+    target_unit: Mapped[str | None] = mapped_column(String(60))
+    midyear_realisation: Mapped[str | None] = mapped_column(Text)
+    final_realisation: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+
+    appraisal: Mapped[Appraisal] = relationship(back_populates="plan_items")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('utama','tambahan')", name="kind"),
+        CheckConstraint("aspect IN ('kuantitas','kualitas','waktu','biaya')", name="aspect"),
+    )
+
+
+class BehaviourExpectation(db.Model):
+    """The leader's expectation for one BerAKHLAK value (ekspektasi khusus pimpinan)."""
+
+    __tablename__ = "behaviour_expectations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(String(30))
+    expectation: Mapped[str] = mapped_column(Text)
+
+    appraisal: Mapped[Appraisal] = relationship(back_populates="behaviours")
+
+    __table_args__ = (
+        UniqueConstraint("appraisal_id", "value", name="uq_behaviour_expectations_appraisal_value"),
+    )
+
+
+class TrainingAssignment(db.Model):
+    __tablename__ = "training_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
+    )
+    competency: Mapped[str] = mapped_column(String(200))
+    hours_jp: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="assigned")
+    evidence: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    appraisal: Mapped[Appraisal] = relationship(back_populates="trainings")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('assigned','completed','recorded')", name="status"),
+        CheckConstraint("hours_jp > 0", name="hours_jp_positive"),
+    )
+
+
+class Objection(db.Model):
+    """Keberatan: filed by the employee, decided (finally) by the assessor's superior."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(
+        ForeignKey("appraisals.id", ondelete="CASCADE"), unique=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(10))
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    previous_ratings: Mapped[dict | None] = mapped_column(JSON)
+    amended_ratings: Mapped[dict | None] = mapped_column(JSON)
+
+    appraisal: Mapped[Appraisal] = relationship(back_populates="objections")
+
+
+class TransitionLog(db.Model):
+    """Append-only, hash-chained record of every state change of an appraisal or a cycle."""
+
+    __tablename__ = "transition_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(10))
+    on_behalf_of_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    machine_version: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_user_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_user_id])
+
+    __table_args__ = (
+        # One row per step of one entity: a second writer on the same step fails here.
+        UniqueConstraint("entity", "entity_id", "seq", name="uq_transition_log_entity_seq"),
+    )
+
+
+class OutboxMessage(db.Model):
+    """A side effect, written in the transaction that caused it and delivered by a worker."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_status_available_at", "status", "available_at"),
+        CheckConstraint("status IN ('pending','done','failed')", name="status"),
+    )

@@ -1,0 +1,181 @@
+"""RFC 9457 problem details: every error the service returns has this shape."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MIME = "application/problem+json"
+
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+class Problem(Exception):
+    """An error to answer with ``application/problem+json``."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+        **extra,
+    ):
+        super().__init__(detail or title or SLUGS.get(status, "error"))
+        self.status = status
+        self.slug = slug or SLUGS.get(status, "error")
+        self.title = title or TITLES.get(status, "Error")
+        self.detail = detail
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        body = {
+            "type": current_app.config["PROBLEM_TYPE_BASE"] + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        return body
+
+
+def not_found(kind: str = "resource") -> Problem:
+    return Problem(404, detail=f"No {kind} with that id is visible to you.")
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, detail=detail)
+
+
+def validation_error(errors: dict, detail: str = "The request has invalid fields.") -> Problem:
+    return Problem(422, "validation-error", detail=detail, errors=errors)
+
+
+def guard_failed(event: str, errors: dict) -> Problem:
+    return Problem(
+        422,
+        "guard-failed",
+        "Conditions for this event are not met",
+        detail=f"'{event}' cannot be fired yet: " + "; ".join(_flatten(errors)),
+        errors=errors,
+    )
+
+
+def invalid_transition(event: str, state: str, allowed: list[str]) -> Problem:
+    return Problem(
+        409,
+        "invalid-transition",
+        "Event not allowed in the current state",
+        detail=f"'{event}' cannot be fired from state '{state}'.",
+        state=state,
+        allowed_events=allowed,
+    )
+
+
+def version_conflict(current: int | None) -> Problem:
+    return Problem(
+        409,
+        "version-conflict",
+        "The item was changed by someone else",
+        detail="Reload the item and try again with its current version.",
+        current_version=current,
+    )
+
+
+def _flatten(errors, prefix: str = "") -> list[str]:
+    out = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            out += _flatten(value, f"{prefix}{key}: " if not prefix else f"{prefix}{key}.")
+    elif isinstance(errors, list):
+        for value in errors:
+            out += _flatten(value, prefix)
+    else:
+        out.append(f"{prefix}{errors}")
+    return out
+
+
+def problem_response(problem: Problem):
+    response = jsonify(problem.to_dict())
+    response.status_code = problem.status
+    response.mimetype = PROBLEM_MIME
+    if problem.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kinerja"'
+    return response
+
+
+def _webargs_errors(messages) -> dict:
+    """Flatten webargs' ``{"json": {...}, "query": {...}}`` into one field map."""
+    if not isinstance(messages, dict):
+        return {"_body": messages}
+    errors: dict = {}
+    for location, value in messages.items():
+        if isinstance(value, dict):
+            errors.update(value)
+        else:
+            errors[f"_{location}"] = value
+    return errors
+
+
+def from_http_exception(exc: HTTPException) -> Problem:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if status == 422 and messages is not None:
+        return validation_error(_webargs_errors(messages))
+    if status == 400 and messages is not None:
+        errors = _webargs_errors(messages)
+        return Problem(400, "malformed-request", detail="The request body is not valid JSON.", errors=errors)
+    detail = exc.description if isinstance(exc.description, str) else None
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = f"The request body exceeds the limit of {limit} bytes."
+    return Problem(status, detail=detail)
+
+
+def register(app) -> None:
+    from workflow_app.extensions import db
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        db.session.rollback()
+        return problem_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        db.session.rollback()
+        return problem_response(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # pragma: no cover - defensive
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return problem_response(Problem(500, detail="An unexpected error occurred; it was logged."))

@@ -1,0 +1,490 @@
+"""Appraisal use cases: one function per use case; the request or job boundary commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from state_machines import APPRAISAL, Transition
+from workflow_app import problems
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+from workflow_app.models import (
+    Appraisal,
+    BehaviourExpectation,
+    Objection,
+    PlanItem,
+    TrainingAssignment,
+    TransitionLog,
+    Unit,
+)
+from workflow_app.scoring import scheme
+from workflow_app.services import audit, guards, sla
+from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load(actor: Actor, appraisal_id: int, *, lock: bool = False) -> Appraisal:
+    """The appraisal if the actor may see it (404 otherwise, never leaking existence)."""
+    query = (
+        select(Appraisal)
+        .where(Appraisal.id == appraisal_id)
+        .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+    )
+    if lock:
+        # Under the lock, overwrite anything this session read before it was taken.
+        query = query.with_for_update(of=Appraisal).execution_options(populate_existing=True)
+    appraisal = db.session.scalars(query).unique().one_or_none()
+    if appraisal is None or not appraisal_relations(actor, appraisal):
+        raise problems.not_found("appraisal")
+    return appraisal
+
+
+def allowed_events(actor: Actor, appraisal: Appraisal) -> list[str]:
+    return APPRAISAL.allowed_events(appraisal.state, appraisal_relations(actor, appraisal))
+
+
+def _check_version(appraisal: Appraisal, version) -> None:
+    if version is None:
+        raise problems.validation_error({"version": ["Missing data for required field."]})
+    if version != appraisal.version:
+        raise problems.version_conflict(appraisal.version)
+
+
+def _flush() -> None:
+    """Flush, turning a lost race into 409 version-conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise problems.version_conflict(None) from None
+    except IntegrityError as exc:
+        db.session.rollback()
+        if "uq_transition_log_entity_seq" in str(exc.orig) or "transition_log" in str(exc.orig):
+            raise problems.version_conflict(None) from None
+        raise
+
+
+# --- the one path that fires every appraisal event --------------------------------------------
+
+_EFFECTS = {}
+
+
+def _effect(event):
+    def register(fn):
+        _EFFECTS[event] = fn
+        return fn
+
+    return register
+
+
+@_effect("score")
+def _score(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    rules = scheme(a.scoring_scheme)
+    a.rating_hasil_kerja = f["rating_hasil_kerja"]
+    a.rating_perilaku = f["rating_perilaku"]
+    a.predikat = rules.predikat(a.rating_hasil_kerja, a.rating_perilaku)
+    a.score_justification = f.get("justification")
+    a.scoring_version = rules.version
+    a.scored_at = now
+    return {"predikat": a.predikat, "scoring_version": rules.version}
+
+
+@_effect("complete_midyear_review")
+def _midyear(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    a.midyear_feedback = f["feedback"]
+    return {}
+
+
+@_effect("give_feedback")
+def _feedback(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    a.feedback = f["feedback"]
+    return {}
+
+
+@_effect("assign_training")
+def _training(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    for item in f["trainings"]:
+        a.trainings.append(
+            TrainingAssignment(
+                competency=item["competency"], hours_jp=item["hours_jp"], due_date=item["due_date"]
+            )
+        )
+    return {"training_hours_jp": sum(i["hours_jp"] for i in f["trainings"])}
+
+
+@_effect("file_objection")
+def _objection(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    a.objections.append(Objection(reason=f["reason"], filed_at=now))
+    return {}
+
+
+@_effect("resolve_objection")
+def _resolve(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    objection = a.objections[-1]
+    objection.decision = f["decision"]
+    objection.reasoning = f["reasoning"]
+    objection.decided_by_id = actor.user_id
+    objection.decided_at = now
+    previous = {
+        "rating_hasil_kerja": a.rating_hasil_kerja,
+        "rating_perilaku": a.rating_perilaku,
+        "predikat": a.predikat,
+    }
+    objection.previous_ratings = previous
+    if f["decision"] == "amended":
+        rules = scheme(a.scoring_scheme)
+        a.rating_hasil_kerja = f["rating_hasil_kerja"]
+        a.rating_perilaku = f["rating_perilaku"]
+        a.predikat = rules.predikat(a.rating_hasil_kerja, a.rating_perilaku)
+        objection.amended_ratings = {
+            "rating_hasil_kerja": a.rating_hasil_kerja,
+            "rating_perilaku": a.rating_perilaku,
+            "predikat": a.predikat,
+        }
+    return {"decision": f["decision"], "previous": previous, "predikat": a.predikat}
+
+
+@_effect("reopen")
+def _reopen(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    a.reopened_at = now
+    return {}
+
+
+def _check_fields(transition: Transition, fields: dict) -> None:
+    accepted = set(transition.accepted_fields)
+    errors: dict = {}
+    for key in fields:
+        if key not in accepted and fields[key] is not None:
+            errors[key] = [f"Not accepted by event '{transition.event}'."]
+    for key in transition.required:
+        value = fields.get(key)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            errors[key] = [f"Required by event '{transition.event}'."]
+    if errors:
+        raise problems.validation_error(errors)
+
+
+def apply_event(
+    actor: Actor,
+    appraisal: Appraisal,
+    event: str,
+    fields: dict,
+    *,
+    version: int | None,
+    check_version: bool = True,
+    now: datetime | None = None,
+) -> TransitionLog:
+    """Fire ``event`` on a loaded (locked) appraisal: authorise, guard, move, log, outbox, flush."""
+    now = now or utcnow()
+    transition = APPRAISAL.transitions.get(event)
+    if transition is None:
+        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    relations = appraisal_relations(actor, appraisal)
+    usable = relations.intersection(transition.roles)
+    if not usable:
+        raise problems.forbidden(
+            f"'{event}' may be fired by {', '.join(transition.roles)}; you are "
+            f"{', '.join(sorted(relations)) or 'not involved'} here."
+        )
+    if appraisal.state not in transition.source:
+        raise problems.invalid_transition(
+            event, appraisal.state, APPRAISAL.allowed_events(appraisal.state, relations)
+        )
+    if check_version:
+        _check_version(appraisal, version)
+    _check_fields(transition, fields)
+    zone = appraisal.unit.timezone
+    ctx = guards.GuardContext(now=now, cycle=appraisal.cycle, appraisal=appraisal, fields=fields, zone=zone)
+    errors = guards.check(transition.guards, ctx)
+    if errors:
+        raise problems.guard_failed(event, errors)
+
+    from_state = appraisal.state
+    APPRAISAL.fire(appraisal, event)
+    effect = _EFFECTS.get(event)
+    effect_payload = effect(appraisal, fields, actor, now) if effect else {}
+    appraisal.state_entered_at = now
+    appraisal.due_at = sla.resolve_due(sla.sla_for(transition, appraisal.cycle), appraisal.cycle, zone, now, fields)
+    appraisal.escalation_level = 0
+
+    role = _acting_role(relations, transition)
+    payload = {k: v for k, v in fields.items() if k not in ("comment",) and v is not None}
+    payload.update(effect_payload)
+    log = audit.append(
+        entity="appraisal",
+        entity_id=appraisal.id,
+        event=event,
+        from_state=from_state,
+        to_state=appraisal.state,
+        actor_user_id=actor.user_id,
+        actor_role=role,
+        machine_version=appraisal.machine_version,
+        at=now,
+        comment=fields.get("comment") or fields.get("reason") or fields.get("feedback"),
+        payload=payload,
+    )
+    audit.outbox(
+        "appraisal.transitioned",
+        {
+            "appraisal_id": appraisal.id,
+            "event": event,
+            "from": from_state,
+            "to": appraisal.state,
+            "seq": log.seq,
+            "actor_user_id": actor.user_id,
+        },
+        dedupe_key=f"appraisal:{appraisal.id}:{log.seq}",
+        at=now,
+    )
+    _flush()
+    return log
+
+
+def _acting_role(relations: frozenset[str], transition: Transition) -> str:
+    """The role the caller acts in: the first of the transition's roles they hold."""
+    for role in transition.roles:
+        if role in relations:
+            return role
+    return "system"
+
+
+def fire_event(actor: Actor, appraisal_id: int, event: str, data: dict) -> Appraisal:
+    """Use case: fire one event on one appraisal, with the caller's version."""
+    data = dict(data)
+    version = data.pop("version", None)
+    if event not in APPRAISAL.transitions:
+        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    appraisal = load(actor, appraisal_id, lock=True)
+    apply_event(actor, appraisal, event, data, version=version)
+    return appraisal
+
+
+@dataclass
+class BulkResult:
+    id: int
+    ok: bool
+    state: str | None = None
+    version: int | None = None
+    problem: dict | None = None
+
+
+class _DryRun(Exception):
+    pass
+
+
+def bulk_event(actor: Actor, event: str, ids: list[int], fields: dict, dry_run: bool) -> list[BulkResult]:
+    """Use case: fire one event on many appraisals; each item applies whole or not at all."""
+    if event not in APPRAISAL.transitions:
+        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    results = []
+    for appraisal_id in dict.fromkeys(ids):
+        savepoint = db.session.begin_nested()
+        try:
+            appraisal = load(actor, appraisal_id, lock=True)
+            apply_event(actor, appraisal, event, fields, version=None, check_version=False)
+            result = BulkResult(appraisal_id, True, appraisal.state, appraisal.version)
+            if dry_run:
+                raise _DryRun
+            savepoint.commit()
+        except _DryRun:
+            savepoint.rollback()
+        except problems.Problem as exc:
+            if savepoint.is_active:
+                savepoint.rollback()
+            result = BulkResult(appraisal_id, False, problem=exc.to_dict())
+        results.append(result)
+    return results
+
+
+# --- plan and progress ----------------------------------------------------------------------
+
+PLAN_EDITORS = frozenset({"employee", "assessor"})
+
+
+def update_plan(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
+    """Use case: replace the plan (RHK items and behaviour expectations) while it is a draft."""
+    appraisal = load(actor, appraisal_id, lock=True)
+    relations = appraisal_relations(actor, appraisal)
+    if not relations & PLAN_EDITORS:
+        raise problems.forbidden("Only the employee and the assessor edit the plan.")
+    if appraisal.state != "plan_drafted":
+        raise problems.Problem(
+            409,
+            "plan-locked",
+            "The plan cannot be edited now",
+            detail=f"The plan is editable in plan_drafted only; the appraisal is {appraisal.state}.",
+            state=appraisal.state,
+        )
+    _check_version(appraisal, data.get("version"))
+    appraisal.plan_items.clear()
+    appraisal.behaviours.clear()
+    db.session.flush()
+    for position, item in enumerate(data.get("items", []), start=1):
+        appraisal.plan_items.append(PlanItem(position=position, **item))
+    for value, expectation in (data.get("behaviours") or {}).items():
+        appraisal.behaviours.append(BehaviourExpectation(value=value, expectation=expectation))
+    _touch(appraisal)
+    return appraisal
+
+
+def record_progress(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
+    """Use case: record realisation (mid-year or final) and evidence per plan item."""
+    appraisal = load(actor, appraisal_id, lock=True)
+    relations = appraisal_relations(actor, appraisal)
+    if not relations & PLAN_EDITORS:
+        raise problems.forbidden("Only the employee and the assessor record progress.")
+    column = {"midyear_review": "midyear_realisation", "final_review": "final_realisation"}.get(
+        appraisal.state
+    )
+    if column is None:
+        raise problems.Problem(
+            409,
+            "progress-locked",
+            "Progress cannot be recorded now",
+            detail="Progress is recorded during midyear_review and final_review.",
+            state=appraisal.state,
+        )
+    _check_version(appraisal, data.get("version"))
+    by_id = {i.id: i for i in appraisal.plan_items}
+    unknown = [entry["item_id"] for entry in data["items"] if entry["item_id"] not in by_id]
+    if unknown:
+        raise problems.validation_error({"items": [f"Unknown plan item ids: {unknown}."]})
+    for entry in data["items"]:
+        item = by_id[entry["item_id"]]
+        setattr(item, column, entry["realisation"])
+        if entry.get("evidence") is not None:
+            item.evidence = list(entry["evidence"])
+    _touch(appraisal)
+    return appraisal
+
+
+def update_training(actor: Actor, appraisal_id: int, training_id: int, data: dict) -> Appraisal:
+    """Use case: the employee completes a training with evidence, or HR records it."""
+    appraisal = load(actor, appraisal_id, lock=True)
+    relations = appraisal_relations(actor, appraisal)
+    training = next((t for t in appraisal.trainings if t.id == training_id), None)
+    if training is None:
+        raise problems.not_found("training")
+    status = data["status"]
+    if status == "completed" and "employee" not in relations:
+        raise problems.forbidden("The employee marks a training completed.")
+    if status == "recorded" and "hr" not in relations:
+        raise problems.forbidden("HR records a training completed elsewhere.")
+    if appraisal.state != "training_assigned":
+        raise problems.Problem(
+            409, "training-locked", detail="Trainings are updated in training_assigned only."
+        )
+    _check_version(appraisal, data.get("version"))
+    training.status = status
+    training.evidence = data.get("evidence")
+    training.completed_at = utcnow()
+    _touch(appraisal)
+    return appraisal
+
+
+def _touch(appraisal: Appraisal) -> None:
+    """Bump the appraisal's version for an edit that is not a transition."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    flag_modified(appraisal, "state")
+    _flush()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def history(actor: Actor, appraisal_id: int) -> list[TransitionLog]:
+    load(actor, appraisal_id)
+    return db.session.scalars(
+        select(TransitionLog)
+        .where(TransitionLog.entity == "appraisal", TransitionLog.entity_id == appraisal_id)
+        .options(joinedload(TransitionLog.actor), joinedload(TransitionLog.on_behalf_of))
+        .order_by(TransitionLog.seq)
+    ).all()
+
+
+def list_appraisals(actor: Actor, filters: dict, page: int, per_page: int):
+    query = select(Appraisal).join(Unit, Unit.id == Appraisal.unit_id)
+    visible = appraisal_visibility(actor)
+    if visible is not None:
+        query = query.where(visible)
+    if filters.get("cycle") is not None:
+        query = query.where(Appraisal.cycle_id == filters["cycle"])
+    if filters.get("state"):
+        query = query.where(Appraisal.state.in_(filters["state"]))
+    if filters.get("unit") is not None:
+        unit = db.session.get(Unit, filters["unit"])
+        if unit is None:
+            raise problems.validation_error({"unit": ["Unknown unit."]})
+        query = query.where(Unit.path.startswith(unit.path, autoescape=True))
+    if filters.get("assessor") is not None:
+        query = query.where(Appraisal.assessor_id == filters["assessor"])
+    if filters.get("employee") is not None:
+        query = query.where(Appraisal.employee_id == filters["employee"])
+    if filters.get("overdue"):
+        query = query.where(Appraisal.due_at < utcnow(), Appraisal.state.in_(APPRAISAL.open_states))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(
+        query.options(
+            joinedload(Appraisal.unit),
+            joinedload(Appraisal.employee),
+            joinedload(Appraisal.assessor),
+        )
+        .order_by(Appraisal.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return rows, total
+
+
+def tasks(actor: Actor) -> list[Appraisal]:
+    """What waits on the caller: appraisals whose state is held by one of the caller's roles."""
+    from sqlalchemy import and_, or_
+
+    held = {
+        role: [s.name for s in APPRAISAL.states.values() if s.holder == role]
+        for role in ("employee", "assessor", "superior", "hr")
+    }
+    clauses = []
+    eid = actor.employee_id
+    if eid is not None:
+        clauses += [
+            and_(Appraisal.employee_id == eid, Appraisal.state.in_(held["employee"])),
+            and_(Appraisal.assessor_id == eid, Appraisal.state.in_(held["assessor"])),
+            and_(Appraisal.superior_id == eid, Appraisal.state.in_(held["superior"])),
+        ]
+    if actor.hr_paths:
+        from workflow_app.services.access import unit_scope_filter
+
+        clauses.append(and_(unit_scope_filter(actor, ("hr",)), Appraisal.state.in_(held["hr"])))
+    if not clauses:
+        return []
+    query = (
+        select(Appraisal)
+        .join(Unit, Unit.id == Appraisal.unit_id)
+        .where(or_(*clauses))
+        .options(joinedload(Appraisal.unit), joinedload(Appraisal.employee), joinedload(Appraisal.cycle))
+        .order_by(Appraisal.due_at.is_(None), Appraisal.due_at, Appraisal.id)
+        .limit(500)
+    )
+    return db.session.scalars(query).all()
+
+
+def detail_options():
+    return (
+        joinedload(Appraisal.unit),
+        joinedload(Appraisal.employee),
+        joinedload(Appraisal.assessor),
+        joinedload(Appraisal.superior),
+        selectinload(Appraisal.plan_items),
+        selectinload(Appraisal.behaviours),
+        selectinload(Appraisal.trainings),
+        selectinload(Appraisal.objections),
+    )

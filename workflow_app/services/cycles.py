@@ -1,0 +1,257 @@
+"""Cycle use cases: create, fire cycle events, and the set-based launch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, case, exists, func, insert, literal, select
+from sqlalchemy.orm import aliased, joinedload
+
+from state_machines import APPRAISAL, CYCLE
+from workflow_app import problems
+from workflow_app.clock import end_of_local_day, utcnow
+from workflow_app.extensions import db
+from workflow_app.models import Appraisal, Cycle, Employee, Unit
+from workflow_app.scoring import DEFAULT_SCHEME, scheme
+from workflow_app.services import audit, guards
+from workflow_app.services.access import Actor, unit_scope_filter
+from workflow_app.services.appraisals import apply_event
+
+DATE_ORDER = (
+    "period_start",
+    "plan_due",
+    "midyear_start",
+    "midyear_end",
+    "scoring_start",
+    "scoring_end",
+    "feedback_due",
+)
+
+
+def _scope_unit(actor: Actor, unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not actor.hr_covers(unit.path):
+        raise problems.validation_error({"unit_id": ["No unit with that id is in your HR scope."]})
+    return unit
+
+
+def validate_dates(data: dict) -> None:
+    errors = {}
+    for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:]):
+        if data[earlier] > data[later]:
+            errors[later] = [f"Must not be before {earlier}."]
+    if data["period_end"] < data["period_start"]:
+        errors["period_end"] = ["Must not be before period_start."]
+    if data["training_due"] < data["feedback_due"]:
+        errors["training_due"] = ["Must not be before feedback_due."]
+    if errors:
+        raise problems.validation_error(errors)
+
+
+def create_cycle(actor: Actor, data: dict) -> Cycle:
+    """Use case: HR creates a cycle (draft) for a unit subtree in their scope."""
+    if not actor.hr_paths:
+        raise problems.forbidden("Only HR creates cycles.")
+    _scope_unit(actor, data["unit_id"])
+    validate_dates(data)
+    if data.get("scoring_scheme", DEFAULT_SCHEME) not in ("permenpanrb_6_2022",):
+        raise problems.validation_error({"scoring_scheme": ["Unknown scoring scheme."]})
+    cycle = Cycle(machine_version=CYCLE.version, state=CYCLE.initial, **data)
+    db.session.add(cycle)
+    db.session.flush()
+    return cycle
+
+
+def load(actor: Actor, cycle_id: int, *, lock: bool = False) -> Cycle:
+    query = select(Cycle).where(Cycle.id == cycle_id).options(joinedload(Cycle.unit))
+    if lock:
+        query = query.with_for_update(of=Cycle).execution_options(populate_existing=True)
+    cycle = db.session.scalars(query).unique().one_or_none()
+    if cycle is None or not _sees(actor, cycle):
+        raise problems.not_found("cycle")
+    return cycle
+
+
+def _sees(actor: Actor, cycle: Cycle) -> bool:
+    if actor.is_system or actor.manages(cycle.unit.path):
+        return True
+    if actor.employee_id is None:
+        return False
+    return db.session.scalar(
+        select(exists().where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == actor.employee_id))
+    ) or db.session.scalar(
+        select(exists().where(Appraisal.cycle_id == cycle.id, Appraisal.assessor_id == actor.employee_id))
+    )
+
+
+def cycle_relations(actor: Actor, cycle: Cycle) -> frozenset[str]:
+    if actor.is_system:
+        return frozenset({"system"})
+    return frozenset({"hr"}) if actor.hr_covers(cycle.unit.path) else frozenset()
+
+
+def list_cycles(actor: Actor):
+    query = select(Cycle).join(Unit, Unit.id == Cycle.unit_id).options(joinedload(Cycle.unit))
+    if not actor.is_system:
+        mine = select(Appraisal.cycle_id).where(
+            (Appraisal.employee_id == actor.employee_id) | (Appraisal.assessor_id == actor.employee_id)
+        )
+        query = query.where(unit_scope_filter(actor) | Cycle.id.in_(mine))
+    return db.session.scalars(query.order_by(Cycle.year.desc(), Cycle.id.desc())).all()
+
+
+def open_appraisal_count(cycle_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Appraisal)
+        .where(Appraisal.cycle_id == cycle_id, Appraisal.state.in_(APPRAISAL.open_states))
+    )
+
+
+def fire_cycle_event(actor: Actor, cycle_id: int, event: str, data: dict, now: datetime | None = None) -> tuple[Cycle, dict]:
+    """Use case: fire a cycle event (launch, open_midyear, open_scoring, close)."""
+    now = now or utcnow()
+    data = dict(data)
+    version = data.pop("version", None)
+    transition = CYCLE.transitions.get(event)
+    if transition is None:
+        raise problems.Problem(404, "unknown-event", detail=f"There is no cycle event '{event}'.")
+    cycle = load(actor, cycle_id, lock=True)
+    relations = cycle_relations(actor, cycle)
+    if not relations.intersection(transition.roles):
+        raise problems.forbidden(f"'{event}' may be fired by {', '.join(transition.roles)}.")
+    if cycle.state not in transition.source:
+        raise problems.invalid_transition(event, cycle.state, CYCLE.allowed_events(cycle.state, relations))
+    if not actor.is_system:
+        if version is None:
+            raise problems.validation_error({"version": ["Missing data for required field."]})
+        if version != cycle.version:
+            raise problems.version_conflict(cycle.version)
+    accepted = set(transition.accepted_fields)
+    unknown = {k: ["Not accepted by this event."] for k, v in data.items() if k not in accepted and v is not None}
+    if unknown:
+        raise problems.validation_error(unknown)
+    ctx = guards.GuardContext(now=now, cycle=cycle, fields=data, zone=cycle.unit.timezone)
+    errors = guards.check(transition.guards, ctx)
+    if errors:
+        raise problems.guard_failed(event, errors)
+
+    from_state = cycle.state
+    CYCLE.fire(cycle, event)
+    result: dict = {}
+    if event == "launch":
+        result["created"] = launch(cycle, now)
+        cycle.launched_at = cycle.launched_at or now
+    elif event == "open_midyear":
+        result["opened"] = open_midyear_reviews(cycle, now)
+    elif event == "close":
+        result["open_appraisals"] = open_appraisal_count(cycle.id)
+        result["forced"] = bool(data.get("force"))
+    log = audit.append(
+        entity="cycle",
+        entity_id=cycle.id,
+        event=event,
+        from_state=from_state,
+        to_state=cycle.state,
+        actor_user_id=actor.user_id,
+        actor_role="system" if actor.is_system else "hr",
+        machine_version=cycle.machine_version,
+        at=now,
+        comment=data.get("reason") or data.get("comment"),
+        payload=result,
+    )
+    audit.outbox(
+        f"cycle.{event}",
+        {"cycle_id": cycle.id, "event": event, "seq": log.seq, **result},
+        dedupe_key=f"cycle:{cycle.id}:{log.seq}",
+        at=now,
+    )
+    db.session.flush()
+    return cycle, result
+
+
+def launch(cycle: Cycle, now: datetime) -> int:
+    """Create one appraisal per active employee in scope, in one INSERT … SELECT.
+
+    Skips employees who already have an appraisal in this cycle, so launching again is
+    idempotent. The assessor is the employee's direct superior and the assessor's superior is
+    that person's superior, both snapshotted from the org chart.
+    """
+    scope = db.session.get(Unit, cycle.unit_id)
+    rules = scheme(cycle.scoring_scheme)
+    boss = aliased(Employee)
+    due = {zone: end_of_local_day(cycle.plan_due, zone) for zone in ("WIB", "WITA", "WIT")}
+    due_at = case(
+        (Unit.timezone == "WITA", literal(due["WITA"], DateTime)),
+        (Unit.timezone == "WIT", literal(due["WIT"], DateTime)),
+        else_=literal(due["WIB"], DateTime),
+    )
+    already = exists().where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == Employee.id)
+    source = (
+        select(
+            literal(cycle.id),
+            Employee.id,
+            Employee.unit_id,
+            Employee.superior_id,
+            boss.superior_id,
+            Employee.position,
+            literal(APPRAISAL.initial),
+            literal(1),
+            literal(now, DateTime),
+            due_at,
+            literal(0),
+            literal(APPRAISAL.version),
+            literal(rules.name),
+            literal(rules.version),
+            literal(now, DateTime),
+        )
+        .select_from(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .outerjoin(boss, boss.id == Employee.superior_id)
+        .where(
+            Employee.active.is_(True),
+            Unit.path.startswith(scope.path, autoescape=True),
+            ~already,
+        )
+    )
+    columns = [
+        "cycle_id",
+        "employee_id",
+        "unit_id",
+        "assessor_id",
+        "superior_id",
+        "position",
+        "state",
+        "version",
+        "state_entered_at",
+        "due_at",
+        "escalation_level",
+        "machine_version",
+        "scoring_scheme",
+        "scoring_version",
+        "created_at",
+    ]
+    result = db.session.execute(insert(Appraisal).from_select(columns, source))
+    return result.rowcount or 0
+
+
+def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
+    """Fire ``open_midyear_review`` as the system on every approved plan of the cycle."""
+    system = Actor.system()
+    opened = 0
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(Appraisal)
+            .where(Appraisal.cycle_id == cycle.id, Appraisal.state == "plan_approved", Appraisal.id > last_id)
+            .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+            .order_by(Appraisal.id)
+            .limit(batch)
+            .with_for_update(of=Appraisal)
+        ).all()
+        if not rows:
+            return opened
+        for appraisal in rows:
+            apply_event(system, appraisal, "open_midyear_review", {}, version=None, check_version=False, now=now)
+            opened += 1
+        last_id = rows[-1].id

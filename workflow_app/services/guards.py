@@ -1,0 +1,197 @@
+"""Guard implementations, named by the state-machine definitions.
+
+A guard returns a map of field -> message when its condition fails, or an empty map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from workflow_app.clock import ZONE_OFFSETS
+from workflow_app.models import BERAKHLAK, Appraisal, Cycle
+from workflow_app.scoring import is_extreme, training_required
+
+OBJECTION_WINDOW_DAYS = 14
+
+
+@dataclass
+class GuardContext:
+    now: datetime
+    cycle: Cycle
+    appraisal: Appraisal | None = None
+    fields: dict = field(default_factory=dict)
+    zone: str = "WIB"
+
+    @property
+    def today(self) -> date:
+        return (self.now + timedelta(hours=ZONE_OFFSETS[self.zone])).date()
+
+
+def objection_deadline(appraisal: Appraisal) -> datetime | None:
+    if appraisal.scored_at is None:
+        return None
+    return appraisal.scored_at + timedelta(days=OBJECTION_WINDOW_DAYS)
+
+
+# --- appraisal guards ------------------------------------------------------------------------
+
+
+def plan_complete(ctx: GuardContext) -> dict:
+    a = ctx.appraisal
+    errors: dict = {}
+    main = [i for i in a.plan_items if i.kind == "utama"]
+    if not main:
+        errors["plan_items"] = "At least one main (utama) plan item is required."
+    incomplete = [
+        i.position
+        for i in a.plan_items
+        if not (i.indicator or "").strip() or not (i.target_value or "").strip()
+    ]
+    if incomplete:
+        errors["plan_items"] = (
+            f"Every plan item needs an indicator and a target (items at positions {incomplete})."
+        )
+    have = {b.value for b in a.behaviours if (b.expectation or "").strip()}
+    missing = [v for v in BERAKHLAK if v not in have]
+    if missing:
+        errors["behaviours"] = f"Behaviour expectations are missing for: {', '.join(missing)}."
+    return errors
+
+
+def midyear_window_open(ctx: GuardContext) -> dict:
+    if ctx.today < ctx.cycle.midyear_start:
+        return {"cycle": f"The mid-year window opens on {ctx.cycle.midyear_start.isoformat()}."}
+    return {}
+
+
+def midyear_progress_recorded(ctx: GuardContext) -> dict:
+    missing = [
+        i.position
+        for i in ctx.appraisal.plan_items
+        if i.kind == "utama" and not (i.midyear_realisation or "").strip()
+    ]
+    if missing:
+        return {"plan_items": f"Mid-year progress is missing for main items at positions {missing}."}
+    return {}
+
+
+def scoring_window_open(ctx: GuardContext) -> dict:
+    c = ctx.cycle
+    if ctx.appraisal is not None and ctx.appraisal.reopened_at is not None:
+        return {}  # a reopened appraisal is scored within the date HR gave
+    if not (c.scoring_start <= ctx.today <= c.scoring_end):
+        return {
+            "cycle": (
+                f"The scoring window is {c.scoring_start.isoformat()} to "
+                f"{c.scoring_end.isoformat()}."
+            )
+        }
+    return {}
+
+
+def scoring_window_started(ctx: GuardContext) -> dict:
+    if ctx.today < ctx.cycle.scoring_start:
+        return {"cycle": f"The scoring window opens on {ctx.cycle.scoring_start.isoformat()}."}
+    return {}
+
+
+def final_realisation_recorded(ctx: GuardContext) -> dict:
+    missing = [
+        i.position for i in ctx.appraisal.plan_items if not (i.final_realisation or "").strip()
+    ]
+    if missing:
+        return {"plan_items": f"Final realisation is missing for items at positions {missing}."}
+    return {}
+
+
+def ratings_justified(ctx: GuardContext) -> dict:
+    f = ctx.fields
+    extreme = is_extreme(f.get("rating_hasil_kerja")) or is_extreme(f.get("rating_perilaku"))
+    if extreme and not (f.get("justification") or "").strip():
+        return {"justification": "A rating above or below expectation needs a justification."}
+    return {}
+
+
+def closable(ctx: GuardContext) -> dict:
+    a = ctx.appraisal
+    if a.state == "feedback_given":
+        if training_required(a.predikat):
+            return {"predikat": f"Training is mandatory for predikat '{a.predikat}'."}
+        deadline = objection_deadline(a)
+        if not a.objections and deadline is not None and ctx.now <= deadline:
+            return {
+                "objection": (
+                    f"The objection window is open until {deadline.isoformat()}Z and no "
+                    "objection has been decided."
+                )
+            }
+    if a.state == "training_assigned":
+        open_items = [t.id for t in a.trainings if t.status == "assigned"]
+        if open_items:
+            return {"trainings": f"Trainings {open_items} are neither completed nor recorded."}
+    return {}
+
+
+def objection_allowed(ctx: GuardContext) -> dict:
+    a = ctx.appraisal
+    if a.objections:
+        return {"objection": "An objection was already filed for this appraisal."}
+    deadline = objection_deadline(a)
+    if deadline is None or ctx.now > deadline:
+        return {"objection": "Objections must be filed within 14 days of the score."}
+    return {}
+
+
+def objection_decision_valid(ctx: GuardContext) -> dict:
+    f = ctx.fields
+    decision = f.get("decision")
+    has_ratings = f.get("rating_hasil_kerja") is not None or f.get("rating_perilaku") is not None
+    if decision == "amended":
+        if not (f.get("rating_hasil_kerja") and f.get("rating_perilaku")):
+            return {"rating_hasil_kerja": "Amended decisions give both ratings."}
+    elif decision == "upheld" and has_ratings:
+        return {"decision": "An upheld decision keeps the ratings; send 'amended' to change them."}
+    return {}
+
+
+# --- cycle guards ----------------------------------------------------------------------------
+
+
+def no_open_appraisals_unless_forced(ctx: GuardContext) -> dict:
+    from workflow_app.services.cycles import open_appraisal_count
+
+    if ctx.fields.get("force"):
+        if not (ctx.fields.get("reason") or "").strip():
+            return {"reason": "A forced close needs a reason."}
+        return {}
+    count = open_appraisal_count(ctx.cycle.id)
+    if count:
+        return {"appraisals": f"{count} appraisals are still open; close them or force with a reason."}
+    return {}
+
+
+GUARDS = {
+    fn.__name__: fn
+    for fn in (
+        plan_complete,
+        midyear_window_open,
+        midyear_progress_recorded,
+        scoring_window_open,
+        scoring_window_started,
+        final_realisation_recorded,
+        ratings_justified,
+        closable,
+        objection_allowed,
+        objection_decision_valid,
+        no_open_appraisals_unless_forced,
+    )
+}
+
+
+def check(guard_names, ctx: GuardContext) -> dict:
+    errors: dict = {}
+    for name in guard_names:
+        for key, message in GUARDS[name](ctx).items():
+            errors.setdefault(key, message)
+    return errors
