@@ -21,7 +21,6 @@ def _database_url(tmp_root: str) -> str:
     if url:
         from config import _database_url as normalise
 
-        os.environ["DATABASE_URL"] = url
         return normalise(url)
     return f"sqlite:///{tmp_root}/kinerja-test.db"
 
@@ -32,12 +31,22 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_app(database_url):
+def redis_url(tmp_path_factory):
+    """REDIS_URL if given (CI), else an embedded redis-server for this test session."""
+    from workflow_app import embedded_redis
+
+    server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_app(database_url, redis_url):
     app = create_app(
         "test",
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "REDIS_URL": redis_url,
             "OUTBOX_KICK": False,
         },
     )

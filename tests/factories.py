@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from workflow_app.clock import utcnow
+from workflow_app.clock import utcnow  # noqa: F401  (re-exported for tests)
 from workflow_app.extensions import db
 from workflow_app.models import BERAKHLAK, Cycle, Employee, RoleAssignment, Unit, User
 from workflow_app.nip import make_nip

@@ -193,12 +193,14 @@ def apply_event(
             f"'{event}' may be fired by {', '.join(transition.roles)}; you are "
             f"{', '.join(sorted(relations)) or 'not involved'} here."
         )
+    if check_version:
+        # Before the state check: a caller who acted on a stale copy must reload, whatever
+        # the state has become meanwhile.
+        _check_version(appraisal, version)
     if appraisal.state not in transition.source:
         raise problems.invalid_transition(
             event, appraisal.state, APPRAISAL.allowed_events(appraisal.state, relations)
         )
-    if check_version:
-        _check_version(appraisal, version)
     _check_fields(transition, fields)
     zone = appraisal.unit.timezone
     ctx = guards.GuardContext(now=now, cycle=appraisal.cycle, appraisal=appraisal, fields=fields, zone=zone)

@@ -231,8 +231,14 @@ def launch(cycle: Cycle, now: datetime) -> int:
         "scoring_version",
         "created_at",
     ]
-    result = db.session.execute(insert(Appraisal).from_select(columns, source))
-    return result.rowcount or 0
+    # Count instead of trusting rowcount, which drivers do not all report for INSERT … SELECT.
+    before = _appraisal_count(cycle.id)
+    db.session.connection().execute(insert(Appraisal.__table__).from_select(columns, source))
+    return _appraisal_count(cycle.id) - before
+
+
+def _appraisal_count(cycle_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id))
 
 
 def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
