@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
 from sqlalchemy import event
@@ -17,6 +18,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     config.check()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]  # read at start, not at import
     if overrides:
         app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -91,6 +91,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), unique=True)
     locale: Mapped[str] = mapped_column(String(5), default="id")
+    # "immediate": every email at once; "daily": non-urgent items in one digest a day.
+    email_digest: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -178,6 +180,13 @@ class Appraisal(db.Model):
     state_entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The resolved SLA of the current state, kept so leave can pause the clock later:
+    # due = the later of (entered + sla_working_days) and sla_until, extended by leave.
+    sla_working_days: Mapped[int | None] = mapped_column(Integer)
+    sla_until: Mapped[date | None] = mapped_column(Date)
+    # Set while a Plt/Plh delegation holds this appraisal for its assessor.
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegations.id"), index=True)
     machine_version: Mapped[str] = mapped_column(String(20))
     scoring_scheme: Mapped[str] = mapped_column(String(40))
     scoring_version: Mapped[str] = mapped_column(String(20))
@@ -362,4 +371,97 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         Index("ix_outbox_status_available_at", "status", "available_at"),
         CheckConstraint("status IN ('pending','done','failed')", name="status"),
+    )
+
+
+class Notification(db.Model):
+    """One message to one user about one thing, delivered in-app and (maybe) by email."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    appraisal_id: Mapped[int | None] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=True)
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    # One delivery per event and recipient: a replayed job finds the key taken.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # pending -> sent | failed | skipped (no email address) | digest (sent in a digest)
+    email_status: Mapped[str] = mapped_column(String(10), default="pending")
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    email_error: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_email_status", "email_status", "urgent"),
+    )
+
+
+class Incident(db.Model):
+    """A job that exhausted its retries: recorded for HR, never silently dropped."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    ref_type: Mapped[str] = mapped_column(String(20))
+    ref_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "created_at"),)
+
+
+class Leave(db.Model):
+    """Recorded leave (cuti): the SLA clock of what the employee holds pauses during it."""
+
+    __tablename__ = "leaves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30), default="cuti_tahunan")
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="range"),)
+
+
+class Delegation(db.Model):
+    """Plt/Plh: the delegate acts as assessor on behalf of the delegator for a date range."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(3), default="plt")
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    delegator: Mapped[Employee] = relationship(foreign_keys=[delegator_id])
+    delegate: Mapped[Employee] = relationship(foreign_keys=[delegate_id])
+
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="range"),
+        CheckConstraint("kind IN ('plt','plh')", name="kind"),
+        CheckConstraint("delegator_id <> delegate_id", name="distinct_people"),
     )
