@@ -176,3 +176,79 @@ def api(client):
 def tmpdir_session():
     with tempfile.TemporaryDirectory() as d:
         yield d
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) collecting messages, which can be stopped and restarted."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages: list = []
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        from email import policy
+        from email.parser import BytesParser
+
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content))
+        return "250 OK"
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp(base_app):
+    from workflow_app.embedded_redis import free_port
+
+    sink = SmtpSink(free_port())
+    sink.start()
+    saved = {k: base_app.config[k] for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "SMTP_USER")}
+    base_app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_TLS="none", SMTP_USER="")
+    yield sink
+    sink.stop()
+    base_app.config.update(saved)
+
+
+def drain(max_rounds: int = 10, emails: bool = True) -> dict:
+    """Run the outbox jobs in-process until none is pending, then try each pending email once."""
+    from workflow_app.jobs.outbox import deliver
+    from workflow_app.models import Notification, OutboxMessage, User
+    from workflow_app.notifications.service import send_email
+
+    done = {"outbox": 0, "emails": 0}
+    for _ in range(max_rounds):
+        ids = db.session.scalars(db.select(OutboxMessage.id).where(OutboxMessage.status == "pending")).all()
+        if not ids:
+            break
+        for outbox_id in ids:
+            deliver(outbox_id, enqueue=False)
+            done["outbox"] += 1
+    if not emails:
+        return done
+    pending = db.session.scalars(
+        db.select(Notification.id)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            Notification.email_status == "pending",
+            Notification.urgent.is_(True) | (User.email_digest != "daily"),
+        )
+    ).all()
+    for nid in pending:
+        try:
+            send_email(nid)
+        except Exception:  # noqa: BLE001 - failures are counted on the row; tests inspect them
+            db.session.rollback()
+        done["emails"] += 1
+    return done

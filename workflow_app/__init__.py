@@ -53,6 +53,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     register_api(app, api)
     app.register_blueprint(health_bp)
+    if app.config["ENV_NAME"] in ("development", "test"):
+        from workflow_app.devmail import bp as devmail_bp
+
+        app.register_blueprint(devmail_bp)
     problems.register(app)
 
     from workflow_app.cli import register_cli

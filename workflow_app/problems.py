@@ -172,7 +172,11 @@ def register(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         db.session.rollback()
-        return problem_response(from_http_exception(exc))
+        response = problem_response(from_http_exception(exc))
+        valid_methods = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)  # RFC 9110 §15.5.6
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - defensive

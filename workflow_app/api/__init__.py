@@ -2,11 +2,78 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import g, request
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.routing import IntegerConverter
 
 from workflow_app import problems
 from workflow_app.extensions import db
 from workflow_app.services.access import Actor
+
+
+def _unstorable(value) -> bool:
+    """True when a string anywhere in ``value`` holds NUL or a lone UTF-16 surrogate.
+
+    Valid JSON may carry both (``"\\u0000"``, ``"\\ud800"``), but no database text column
+    stores them: refuse them at the door instead of failing in the driver.
+    """
+    stack = [value]  # iterative: the body may be nested as deep as the decoder allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _refuse_text() -> problems.Problem:
+    return problems.Problem(
+        400,
+        "malformed-request",
+        detail="Text may not contain NUL characters or unpaired surrogates.",
+    )
+
+
+class _Parser(FlaskParser):
+    """The request parser: malformed input is a 400 problem, never a crash in the driver."""
+
+    def _raw_load_json(self, req):
+        try:
+            data = super()._raw_load_json(req)
+        except RecursionError:
+            raise json.JSONDecodeError("The JSON body is nested too deeply.", "<body>", 0) from None
+        if _unstorable(data):
+            raise _refuse_text()
+        return data
+
+    def load_querystring(self, req, schema):
+        if any("\x00" in v for values in req.args.listvalues() for v in values):
+            raise _refuse_text()
+        return super().load_querystring(req, schema)
+
+
+# Set before any blueprint module decorates its views (they import this package first).
+Blueprint.ARGUMENTS_PARSER = _Parser()
+
+
+class _IdConverter(IntegerConverter):
+    """``<int:...>`` ids fit the database's INTEGER: a larger id is an unknown URL (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def authenticate() -> None:
@@ -37,9 +104,20 @@ def commit() -> None:
 
 
 def register_api(app, api) -> None:
-    from workflow_app.api import admin, appraisals, auth, cycles, definitions, me, monitoring
+    app.url_map.converters["int"] = _IdConverter
+    from workflow_app.api import (
+        admin,
+        appraisals,
+        auth,
+        cycles,
+        definitions,
+        me,
+        monitoring,
+        notifications,
+        operations,
+    )
 
-    for module in (auth, me, admin, cycles, appraisals, monitoring, definitions):
+    for module in (auth, me, admin, cycles, appraisals, monitoring, operations, notifications, definitions):
         if getattr(module, "AUTH_REQUIRED", True):
             module.blp.before_request(authenticate)
         api.register_blueprint(module.blp)

@@ -1,4 +1,4 @@
-"""After-commit fast path: ask a worker to relay the outbox now.
+"""After-commit fast path: hand the new outbox rows to RQ right away.
 
 If Redis is down the transition has already committed; the scheduler's periodic relay
 delivers the outbox rows later, so nothing is lost.
@@ -17,10 +17,11 @@ def kick() -> None:
     if not current_app.config.get("REDIS_URL") or current_app.config.get("OUTBOX_KICK") is False:
         return
     try:
-        from workflow_app.jobs.queues import queue
+        from workflow_app.jobs.outbox import relay
 
-        queue("default").enqueue(
-            "workflow_app.jobs.outbox.relay_job", job_id="outbox-relay-kick", at_front=True
-        )
+        relay(limit=50)
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail a committed request
+        from workflow_app.extensions import db
+
+        db.session.rollback()
         log.warning("outbox kick failed (%s); the periodic relay will deliver", exc)

@@ -1,28 +1,34 @@
-"""Outbox relay and delivery.
+"""Outbox relay and delivery, and the email queue.
 
 ``relay`` (run after each commit and periodically by the scheduler) hands every pending outbox
-row to RQ under a deterministic job id. ``deliver`` (run by a worker) re-reads the row, calls the
-handler registered for its topic and marks it done — in one transaction, so a replay after a crash
-finds the row done and does nothing.
+row, and every pending email, to RQ under a deterministic job id. ``deliver`` (run by a worker)
+re-reads the row under a lock, calls the handler registered for its topic and marks it done in
+the same transaction, so a replay after a crash finds the row done and does nothing. Emails are
+enqueued after that commit. A row or email whose job was lost (Redis flushed, worker killed) is
+found pending again by the next relay and re-enqueued; handlers are idempotent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.context import with_app
-from workflow_app.models import OutboxMessage
+from workflow_app.models import Notification, OutboxMessage, User
 
 log = logging.getLogger(__name__)
 
-# topic -> handler(message) ; handlers are registered by the modules that deliver side effects.
-HANDLERS: dict[str, Callable[[OutboxMessage], None]] = {}
-TOPIC_QUEUES = {"appraisal.": "notifications", "cycle.": "notifications"}
+# topic -> handler(message) -> ids of notifications to email now
+HANDLERS: dict[str, Callable[[OutboxMessage], list[int] | None]] = {}
+TOPIC_QUEUES = {"appraisal.escalation": "escalations", "appraisal.reminder": "escalations"}
+ACTIVE = {"queued", "scheduled", "deferred"}
 
 
 def handler(topic: str):
@@ -33,65 +39,168 @@ def handler(topic: str):
     return register
 
 
+def _load_handlers() -> None:
+    import workflow_app.notifications.service  # noqa: F401 - registers the handlers
+
+
 def queue_for(topic: str) -> str:
     for prefix, name in TOPIC_QUEUES.items():
         if topic.startswith(prefix):
             return name
-    return "default"
+    return "notifications"
 
 
-def pending(limit: int = 500) -> list[tuple[int, str]]:
-    return db.session.execute(
-        select(OutboxMessage.id, OutboxMessage.topic)
-        .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= utcnow())
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).all()
-
-
-def relay(limit: int = 500) -> int:
-    """Enqueue delivery of pending outbox rows; returns how many were handed over."""
+def _retry():
     from rq import Retry
+
+    intervals = current_app.config.get("JOB_RETRY_INTERVALS", [5, 30, 120, 600])
+    return Retry(max=len(intervals), interval=list(intervals))
+
+
+def _job_alive(job_id: str, connection) -> bool:
+    """True when RQ still holds the job as waiting, or running and not stale."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    status = getattr(status, "value", status)
+    if status in ACTIVE:
+        return True
+    if status == "started":
+        started = job.started_at.replace(tzinfo=None) if job.started_at else None
+        stale_after = timedelta(seconds=current_app.config.get("JOB_STALE_SECONDS", 120))
+        return started is not None and utcnow() - started < stale_after
+    return False
+
+
+def _enqueue(queue_name: str, func, arg: int, job_id: str) -> None:
+    from rq.job import Job
 
     from workflow_app.jobs.queues import queue
 
-    rows = pending(limit)
+    q = queue(queue_name)
+    if _job_alive(job_id, q.connection):
+        return
+    if Job.exists(job_id, connection=q.connection):
+        Job.fetch(job_id, connection=q.connection).delete()
+    q.enqueue(
+        func,
+        arg,
+        job_id=job_id,
+        retry=_retry(),
+        job_timeout=current_app.config.get("JOB_TIMEOUT", 60),
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_emails(ids: list[int]) -> None:
+    for nid in ids:
+        _enqueue("notifications", send_email_job, nid, f"email-{nid}")
+
+
+def relay(limit: int = 500, min_age_seconds: int = 0) -> dict:
+    """Enqueue delivery of pending outbox rows and pending emails."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=min_age_seconds)
+    rows = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.topic)
+        .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now, OutboxMessage.created_at <= cutoff)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    emails = db.session.scalars(
+        select(Notification.id)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            Notification.email_status == "pending",
+            Notification.created_at <= cutoff,
+            (Notification.urgent.is_(True)) | (User.email_digest != "daily"),
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    ).all()
     db.session.rollback()
     for outbox_id, topic in rows:
-        queue(queue_for(topic)).enqueue(
-            deliver_job,
-            outbox_id,
-            job_id=f"outbox-{outbox_id}",
-            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
-            result_ttl=600,
-            failure_ttl=7 * 86400,
-        )
-    return len(rows)
+        _enqueue(queue_for(topic), deliver_job, outbox_id, f"outbox-{outbox_id}")
+    enqueue_emails(list(emails))
+    return {"outbox": len(rows), "emails": len(emails)}
 
 
 @with_app
-def relay_job() -> int:
+def relay_job() -> dict:
     return relay()
 
 
-def deliver(outbox_id: int) -> str:
+def deliver(outbox_id: int, enqueue: bool = True) -> str:
     """Deliver one outbox row (idempotent: a done row is skipped)."""
-    msg = db.session.scalar(
-        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
-    )
+    _load_handlers()
+    msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update())
     if msg is None or msg.status != "pending":
         db.session.rollback()
         return "skipped"
-    msg.attempts += 1
     fn = HANDLERS.get(msg.topic)
-    if fn is not None:
-        fn(msg)
+    to_email = (fn(msg) or []) if fn is not None else []
+    msg.attempts += 1
     msg.status = "done"
     msg.processed_at = utcnow()
     db.session.commit()
+    if to_email and enqueue:
+        from workflow_app.notifications.service import wants_email_now
+
+        rows = db.session.scalars(
+            select(Notification).where(Notification.id.in_(to_email)).options(joinedload(Notification.user))
+        ).all()
+        now_ids = [n.id for n in rows if wants_email_now(n)]
+        db.session.rollback()
+        try:
+            enqueue_emails(now_ids)
+        except Exception as exc:  # noqa: BLE001 - the relay picks pending emails up later
+            log.warning("could not enqueue emails %s (%s); the relay will", now_ids, exc)
     return "done" if fn else "no-handler"
+
+
+def _record_failure(outbox_id: int, exc: Exception) -> bool:
+    """Count a failed delivery; after the last retry the row fails and an incident is recorded."""
+    from workflow_app.notifications.service import record_incident
+
+    db.session.rollback()
+    msg = db.session.get(OutboxMessage, outbox_id)
+    if msg is None:
+        return True
+    msg.attempts += 1
+    msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    exhausted = msg.attempts > len(current_app.config.get("JOB_RETRY_INTERVALS", [5, 30, 120, 600]))
+    if exhausted:
+        msg.status = "failed"
+        record_incident("outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, None)
+    db.session.commit()
+    return exhausted
 
 
 @with_app
 def deliver_job(outbox_id: int) -> str:
-    return deliver(outbox_id)
+    try:
+        return deliver(outbox_id)
+    except Exception as exc:  # noqa: BLE001 - counted, then retried by RQ or made an incident
+        if _record_failure(outbox_id, exc):
+            return "failed"
+        raise
+
+
+@with_app
+def send_email_job(notification_id: int) -> str:
+    from workflow_app.notifications.service import send_email
+
+    return send_email(notification_id)
+
+
+@with_app
+def send_digest_job(user_id: int) -> str:
+    from workflow_app.notifications.service import send_digest
+
+    return send_digest(user_id)

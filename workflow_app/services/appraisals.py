@@ -24,7 +24,7 @@ from workflow_app.models import (
     Unit,
 )
 from workflow_app.scoring import scheme
-from workflow_app.services import audit, guards, sla
+from workflow_app.services import audit, deadlines, guards, sla
 from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility
 
 # --- loading ---------------------------------------------------------------------------------
@@ -213,10 +213,12 @@ def apply_event(
     effect = _EFFECTS.get(event)
     effect_payload = effect(appraisal, fields, actor, now) if effect else {}
     appraisal.state_entered_at = now
-    appraisal.due_at = sla.resolve_due(sla.sla_for(transition, appraisal.cycle), appraisal.cycle, zone, now, fields)
+    deadlines.set_due(appraisal, sla.sla_for(transition, appraisal.cycle), fields, now)
     appraisal.escalation_level = 0
+    appraisal.reminder_sent_at = None
 
     role = _acting_role(relations, transition)
+    from workflow_app.services.delegations import on_behalf_of
     payload = {k: v for k, v in fields.items() if k not in ("comment",) and v is not None}
     payload.update(effect_payload)
     log = audit.append(
@@ -229,8 +231,9 @@ def apply_event(
         actor_role=role,
         machine_version=appraisal.machine_version,
         at=now,
-        comment=fields.get("comment") or fields.get("reason") or fields.get("feedback"),
+        comment=fields.get("comment") or fields.get("reason") or fields.get("feedback") or fields.get("reasoning"),
         payload=payload,
+        on_behalf_of_user_id=on_behalf_of(appraisal, actor, role),
     )
     audit.outbox(
         "appraisal.transitioned",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, case, exists, func, insert, literal, select
+from sqlalchemy import Date, DateTime, case, exists, func, insert, literal, select
 from sqlalchemy.orm import aliased, joinedload
 
 from state_machines import APPRAISAL, CYCLE
@@ -204,6 +204,7 @@ def launch(cycle: Cycle, now: datetime) -> int:
             literal(rules.name),
             literal(rules.version),
             literal(now, DateTime),
+            literal(cycle.plan_due, Date),
         )
         .select_from(Employee)
         .join(Unit, Unit.id == Employee.unit_id)
@@ -230,6 +231,7 @@ def launch(cycle: Cycle, now: datetime) -> int:
         "scoring_scheme",
         "scoring_version",
         "created_at",
+        "sla_until",
     ]
     # Count instead of trusting rowcount, which drivers do not all report for INSERT … SELECT.
     before = _appraisal_count(cycle.id)

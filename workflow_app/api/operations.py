@@ -1,0 +1,240 @@
+"""HR operations: incidents, leave, delegations and reassignment."""
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from workflow_app import problems
+from workflow_app.api import actor, commit
+from workflow_app.api.appraisals import dump_detail
+from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Id, In, Text, UTCDateTime
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+from workflow_app.models import Incident, Notification, OutboxMessage, Unit
+from workflow_app.services import appraisals, delegations, leave
+
+blp = Blueprint("operations", __name__, url_prefix="/api/v1", description="Incidents, leave, delegation, reassignment")
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+
+class IncidentQuery(In):
+    include_resolved = fields.Bool(load_default=False)
+
+
+class IncidentOut(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    ref_type = fields.Str()
+    ref_id = fields.Int()
+    unit_id = fields.Int(allow_none=True)
+    error = fields.Str()
+    attempts = fields.Int()
+    created_at = UTCDateTime()
+    retried_at = UTCDateTime(allow_none=True)
+    resolved_at = UTCDateTime(allow_none=True)
+
+
+def _incident_visible(incident: Incident) -> bool:
+    who = actor()
+    if incident.unit_id is None:
+        return bool(who.hr_paths or who.admin_paths)
+    unit = db.session.get(Unit, incident.unit_id)
+    return unit is not None and who.manages(unit.path)
+
+
+@blp.route("/monitoring/incidents", methods=["GET"])
+@blp.arguments(IncidentQuery, location="query")
+@blp.response(200, IncidentOut(many=True))
+def list_incidents(query):
+    """Jobs that exhausted their retries (HR and admins in scope)."""
+    if not (actor().hr_paths or actor().admin_paths):
+        raise problems.forbidden("Incidents are for HR and admins.")
+    q = select(Incident).order_by(Incident.created_at.desc()).limit(500)
+    if not query["include_resolved"]:
+        q = q.where(Incident.resolved_at.is_(None))
+    return [i for i in db.session.scalars(q) if _incident_visible(i)]
+
+
+@blp.route("/monitoring/incidents/<int:incident_id>/retry", methods=["POST"])
+@blp.response(200, IncidentOut)
+def retry_incident(incident_id):
+    """Put the failed delivery back in the queue; the incident resolves when it is re-queued."""
+    incident = db.session.get(Incident, incident_id)
+    if incident is None or not (actor().hr_paths or actor().admin_paths) or not _incident_visible(incident):
+        raise problems.not_found("incident")
+    if incident.resolved_at is not None:
+        raise problems.Problem(409, "incident-resolved", detail="This incident is already resolved.")
+    if incident.ref_type == "notification":
+        row = db.session.get(Notification, incident.ref_id)
+        row.email_status, row.email_attempts, row.email_error = "pending", 0, None
+    elif incident.ref_type == "outbox":
+        row = db.session.get(OutboxMessage, incident.ref_id)
+        row.status, row.attempts, row.available_at = "pending", 0, utcnow()
+    incident.retried_at = incident.resolved_at = utcnow()
+    commit()
+    return incident
+
+
+# --- leave -----------------------------------------------------------------------------------
+
+
+class LeaveIn(In):
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    kind = fields.Str(
+        load_default="cuti_tahunan",
+        validate=validate.OneOf(
+            ["cuti_tahunan", "cuti_sakit", "cuti_besar", "cuti_melahirkan", "cuti_alasan_penting", "dinas_luar", "lainnya"]
+        ),
+    )
+    note = Text(allow_none=True)
+
+
+class LeaveOut(Schema):
+    id = fields.Int()
+    employee_id = fields.Int()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    kind = fields.Str()
+    note = fields.Str(allow_none=True)
+    rescheduled = fields.Int()
+
+
+@blp.route("/employees/<int:employee_id>/leave", methods=["GET"])
+@blp.response(200, LeaveOut(many=True))
+def list_leave(employee_id):
+    return leave.list_leave(actor(), employee_id)
+
+
+@blp.route("/employees/<int:employee_id>/leave", methods=["POST"])
+@blp.arguments(LeaveIn)
+@blp.response(201, LeaveOut)
+def add_leave(data, employee_id):
+    """Record leave; due dates of what the employee holds move back by the working days missed."""
+    row, changed = leave.add_leave(actor(), employee_id, data)
+    commit()
+    row.rescheduled = changed
+    return row
+
+
+@blp.route("/employees/<int:employee_id>/leave/<int:leave_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_leave(employee_id, leave_id):
+    leave.delete_leave(actor(), employee_id, leave_id)
+    commit()
+
+
+# --- delegations -----------------------------------------------------------------------------
+
+
+class DelegationIn(In):
+    delegator_id = Id(required=True)
+    delegate_id = Id(required=True)
+    kind = fields.Str(load_default="plt", validate=validate.OneOf(["plt", "plh"]))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    reason = Text(allow_none=True)
+
+
+class DelegationOut(Schema):
+    id = fields.Int()
+    delegator_id = fields.Int()
+    delegate_id = fields.Int()
+    delegator = fields.Function(lambda d: d.delegator.name)
+    delegate = fields.Function(lambda d: d.delegate.name)
+    kind = fields.Str()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    reason = fields.Str(allow_none=True)
+    activated_at = UTCDateTime(allow_none=True)
+    ended_at = UTCDateTime(allow_none=True)
+
+
+@blp.route("/delegations", methods=["GET"])
+@blp.response(200, DelegationOut(many=True))
+def list_delegations():
+    return delegations.list_delegations(actor())
+
+
+@blp.route("/delegations", methods=["POST"])
+@blp.arguments(DelegationIn)
+@blp.response(201, DelegationOut)
+def create_delegation(data):
+    """Record a Plt/Plh; from its first day the delegate holds the delegator's open appraisals."""
+    d = delegations.create_delegation(actor(), data)
+    commit()
+    return d
+
+
+@blp.route("/delegations/<int:delegation_id>/end", methods=["POST"])
+@blp.response(200, DelegationOut)
+def end_delegation(delegation_id):
+    """End a delegation now; open work goes back to the delegator."""
+    d = delegations.end_delegation(actor(), delegation_id)
+    commit()
+    return d
+
+
+# --- reassignment ----------------------------------------------------------------------------
+
+
+class ReassignIn(In):
+    version = fields.Int(strict=True, required=True)
+    assessor_id = Id(required=True)
+    superior_id = Id(allow_none=True, load_default=None)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BulkReassignIn(In):
+    ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
+    assessor_id = Id(required=True)
+    superior_id = Id(allow_none=True, load_default=None)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    dry_run = fields.Bool(load_default=False)
+
+
+@blp.route("/appraisals/<int:appraisal_id>/reassign", methods=["POST"])
+@blp.arguments(ReassignIn)
+@blp.response(200, AppraisalDetailOut)
+def reassign(data, appraisal_id):
+    """Change the assessor (and superior) of one open appraisal; both assessors are notified."""
+    a = appraisals.load(actor(), appraisal_id, lock=True)
+    if data["version"] != a.version:
+        raise problems.version_conflict(a.version)
+    delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
+    commit()
+    return dump_detail(a)
+
+
+@blp.route("/appraisals/bulk-reassign", methods=["POST"])
+@blp.arguments(BulkReassignIn)
+@blp.response(200, BulkOut)
+def bulk_reassign(data):
+    """Reassign many appraisals; each item applies whole or not at all."""
+    results = []
+    for aid in dict.fromkeys(data["ids"]):
+        savepoint = db.session.begin_nested()
+        try:
+            a = appraisals.load(actor(), aid, lock=True)
+            delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
+            result = {"id": aid, "ok": True, "state": a.state, "version": a.version, "problem": None}
+            savepoint.rollback() if data["dry_run"] else savepoint.commit()
+        except problems.Problem as exc:
+            if savepoint.is_active:
+                savepoint.rollback()
+            result = {"id": aid, "ok": False, "state": None, "version": None, "problem": exc.to_dict()}
+        results.append(result)
+    if data["dry_run"]:
+        db.session.rollback()
+    else:
+        commit()
+    applied = sum(1 for r in results if r["ok"])
+    return {
+        "event": "reassign",
+        "dry_run": data["dry_run"],
+        "applied": applied,
+        "failed": len(results) - applied,
+        "results": results,
+    }

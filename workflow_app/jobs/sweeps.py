@@ -1,0 +1,195 @@
+"""Periodic sweeps, driven from the database (Redis never holds a deadline).
+
+Each sweep is idempotent: what it did is recorded on the rows it touched (reminder_sent_at,
+escalation_level, cycle state, delegation activated/ended), and every outbox row it writes has a
+dedupe key tied to the state entry, so a second run sends nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from state_machines import APPRAISAL
+from workflow_app import problems
+from workflow_app.clock import end_of_local_day, utcnow
+from workflow_app.extensions import db
+from workflow_app.models import Appraisal, Cycle, User
+from workflow_app.services import audit, sla
+from workflow_app.services.access import Actor
+from workflow_app.services.deadlines import calendar_for
+
+log = logging.getLogger(__name__)
+
+HELD_STATES = tuple(s.name for s in APPRAISAL.states.values() if not s.terminal and s.holder not in (None, "system"))
+
+
+def ladder(cycle: Cycle) -> dict:
+    policy = (cycle.sla_policy or {}).get("ladder", {})
+    return {
+        "reminder_days_before": int(policy.get("reminder_days_before", 2)),
+        "level2_after_days": int(policy.get("level2_after_days", 5)),
+    }
+
+
+def _skip_locked(query):
+    return query.with_for_update(skip_locked=True, of=Appraisal)
+
+
+def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
+    """Reminder at T−2 working days, level 1 at due_at, level 2 five working days later."""
+    now = now or utcnow()
+    counts = {"reminder": 0, "escalation_1": 0, "escalation_2": 0}
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            _skip_locked(
+                select(Appraisal)
+                .where(
+                    Appraisal.state.in_(HELD_STATES),
+                    Appraisal.due_at.is_not(None),
+                    Appraisal.id > last_id,
+                    or_(
+                        # Pre-filters in calendar days; the exact working-day test follows.
+                        and_(
+                            Appraisal.escalation_level == 0,
+                            Appraisal.reminder_sent_at.is_(None),
+                            Appraisal.due_at <= now + timedelta(days=14),
+                        ),
+                        and_(Appraisal.escalation_level == 0, Appraisal.due_at <= now),
+                        and_(Appraisal.escalation_level == 1, Appraisal.due_at <= now - timedelta(days=5)),
+                    ),
+                )
+                .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+                .order_by(Appraisal.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            break
+        for a in rows:
+            step = _next_step(a, now)
+            if step:
+                _record_step(a, step, now)
+                counts[step] += 1
+        last_id = rows[-1].id
+        db.session.commit()
+    db.session.commit()
+    return counts
+
+
+def _next_step(a: Appraisal, now: datetime) -> str | None:
+    zone = a.unit.timezone
+    steps = ladder(a.cycle)
+    due_day = sla.local_date(a.due_at, zone)
+    cal = calendar_for(a, sla.local_date(a.state_entered_at, zone))
+    if a.escalation_level == 0 and now > a.due_at:
+        return "escalation_1"
+    if a.escalation_level == 0 and a.reminder_sent_at is None:
+        remind_on = cal.subtract_working_days(due_day, steps["reminder_days_before"])
+        if sla.local_date(now, zone) >= remind_on:
+            return "reminder"
+    if a.escalation_level == 1:
+        level2_at = end_of_local_day(cal.add_working_days(due_day, steps["level2_after_days"]), zone)
+        if now > level2_at:
+            return "escalation_2"
+    return None
+
+
+def _record_step(a: Appraisal, step: str, now: datetime) -> None:
+    values = {"reminder_sent_at": now} if step == "reminder" else {"escalation_level": int(step[-1])}
+    if step == "escalation_1" and a.reminder_sent_at is None:
+        values["reminder_sent_at"] = now
+    db.session.execute(update(Appraisal.__table__).where(Appraisal.id == a.id).values(**values))
+    audit.outbox(
+        f"appraisal.{step}",
+        {"appraisal_id": a.id, "state": a.state, "due_at": a.due_at.isoformat()},
+        dedupe_key=f"{step}:{a.id}:{a.state}:{a.state_entered_at.isoformat()}",
+        at=now,
+    )
+
+
+def phase_sweep(now: datetime | None = None) -> dict:
+    """Cycle phases by date: open mid-year and scoring; open late mid-year reviews; auto-close."""
+    from workflow_app.services.appraisals import apply_event
+    from workflow_app.services.cycles import fire_cycle_event
+
+    now = now or utcnow()
+    system = Actor.system()
+    done = {"cycles": 0, "midyear_opened": 0, "closed": 0}
+    for cycle_id, state in db.session.execute(
+        select(Cycle.id, Cycle.state).where(Cycle.state.in_(("planning", "midyear")))
+    ).all():
+        event = "open_midyear" if state == "planning" else "open_scoring"
+        try:
+            fire_cycle_event(system, cycle_id, event, {}, now=now)
+            db.session.commit()
+            done["cycles"] += 1
+        except problems.Problem:
+            db.session.rollback()  # not yet: the window has not opened
+    for event, where in (
+        ("open_midyear_review", and_(Appraisal.state == "plan_approved", Cycle.state.in_(("midyear", "assessment")))),
+        (
+            "close",
+            and_(
+                Appraisal.state == "feedback_given",
+                Appraisal.predikat.in_(("baik", "sangat_baik")),
+                Appraisal.scored_at <= now - timedelta(days=14),
+            ),
+        ),
+    ):
+        ids = db.session.scalars(select(Appraisal.id).join(Cycle, Cycle.id == Appraisal.cycle_id).where(where).limit(2000)).all()
+        for aid in ids:
+            a = db.session.scalars(
+                _skip_locked(select(Appraisal).where(Appraisal.id == aid))
+                .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+                .execution_options(populate_existing=True)
+            ).one_or_none()
+            if a is None:
+                continue
+            savepoint = db.session.begin_nested()
+            try:
+                apply_event(system, a, event, {}, version=None, check_version=False, now=now)
+                savepoint.commit()
+                done["midyear_opened" if event == "open_midyear_review" else "closed"] += 1
+            except problems.Problem:
+                savepoint.rollback()
+        db.session.commit()
+    return done
+
+
+def delegation_sweep(now: datetime | None = None) -> dict:
+    from workflow_app.services.delegations import activate_due, end_due
+
+    now = now or utcnow()
+    result = {"activated": activate_due(now), "ended": end_due(now)}
+    db.session.commit()
+    return result
+
+
+def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
+    """Users with a daily digest and pending non-urgent notifications, once per day after 07:00."""
+    from workflow_app.models import Notification
+
+    now = now or utcnow()
+    if (now + timedelta(hours=7)).hour < hour:
+        return []
+    users = db.session.scalars(
+        select(User.id)
+        .join(Notification, Notification.user_id == User.id)
+        .where(User.email_digest == "daily", Notification.email_status == "pending", Notification.urgent.is_(False))
+        .distinct()
+    ).all()
+    db.session.rollback()
+    return list(users)
+
+
+def run_all(now: datetime | None = None) -> dict:
+    return {
+        "delegations": delegation_sweep(now),
+        "phases": phase_sweep(now),
+        "escalations": escalation_sweep(now),
+    }

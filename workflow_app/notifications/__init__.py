@@ -1,0 +1,1 @@
+"""Notifications: in-app rows and emails, created from outbox messages by workers."""

@@ -1,0 +1,403 @@
+"""Create notifications from outbox messages and deliver their emails.
+
+Every notification has a dedupe key per event and recipient, so a replayed job creates nothing
+new. Emails are sent by ``send_email`` jobs; a failure is retried with backoff and, after
+``EMAIL_MAX_ATTEMPTS``, becomes an incident for HR instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from flask import current_app
+from sqlalchemy import JSON, and_, exists, insert, literal, select
+from sqlalchemy.orm import joinedload
+
+from state_machines import APPRAISAL
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+from workflow_app.jobs.outbox import handler
+from workflow_app.models import (
+    Appraisal,
+    Cycle,
+    Delegation,
+    Employee,
+    Incident,
+    Notification,
+    OutboxMessage,
+    RoleAssignment,
+    TransitionLog,
+    Unit,
+    User,
+)
+from workflow_app.notifications import mailer
+from workflow_app.notifications.catalog import KINDS, OTHER_RULES, RULES
+from workflow_app.notifications.render import render
+
+log = logging.getLogger(__name__)
+
+
+# --- recipients ------------------------------------------------------------------------------
+
+
+def hr_user_ids(unit_path: str) -> list[int]:
+    """HR users whose scope contains the unit."""
+    return list(
+        db.session.scalars(
+            select(RoleAssignment.user_id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role == "hr", User.active.is_(True), literal(unit_path).startswith(Unit.path))
+            .distinct()
+        )
+    )
+
+
+def users_of(employee_ids: Iterable[int | None]) -> list[int]:
+    ids = [e for e in employee_ids if e is not None]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User.id).where(User.employee_id.in_(ids), User.active.is_(True))))
+
+
+def holder_employee(appraisal: Appraisal) -> int | None:
+    role = APPRAISAL.states[appraisal.state].holder
+    return {"employee": appraisal.employee_id, "assessor": appraisal.assessor_id, "superior": appraisal.superior_id}.get(
+        role
+    )
+
+
+def holder_superior_employee(appraisal: Appraisal) -> int | None:
+    role = APPRAISAL.states[appraisal.state].holder
+    if role == "employee":
+        return appraisal.assessor_id
+    if role == "assessor":
+        return appraisal.superior_id
+    if role == "superior" and appraisal.superior is not None:
+        return appraisal.superior.superior_id
+    return None
+
+
+def recipients(appraisal: Appraisal, relation: str, extra: dict | None = None) -> list[int]:
+    """User ids for a relation to the appraisal; a missing person falls back to HR in scope."""
+    extra = extra or {}
+    if relation == "hr":
+        return hr_user_ids(appraisal.unit.path)
+    employee_id = {
+        "employee": appraisal.employee_id,
+        "assessor": appraisal.assessor_id,
+        "superior": appraisal.superior_id,
+        "holder": holder_employee(appraisal) if relation == "holder" else None,
+        "holder_superior": holder_superior_employee(appraisal) if relation == "holder_superior" else None,
+        "old_assessor": extra.get("old_assessor_id"),
+        "new_assessor": extra.get("new_assessor_id"),
+    }.get(relation)
+    if employee_id is None:
+        holder_role = APPRAISAL.states[appraisal.state].holder
+        if relation in ("assessor", "superior") or (relation == "holder" and holder_role in ("hr", "system")):
+            return hr_user_ids(appraisal.unit.path)
+        return []
+    return users_of([employee_id])
+
+
+# --- creating notifications ------------------------------------------------------------------
+
+
+def notify(
+    kind: str,
+    user_ids: Iterable[int],
+    context: dict,
+    dedupe_base: str,
+    *,
+    appraisal_id: int | None = None,
+    cycle_id: int | None = None,
+    exclude_user_id: int | None = None,
+) -> list[Notification]:
+    """Create one notification per recipient unless its dedupe key exists already."""
+    wanted = {uid: f"{dedupe_base}:{kind}:{uid}" for uid in dict.fromkeys(user_ids) if uid != exclude_user_id}
+    if not wanted:
+        return []
+    taken = set(db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(wanted.values()))))
+    now = utcnow()
+    created = []
+    for uid, key in wanted.items():
+        if key in taken:
+            continue
+        row = Notification(
+            user_id=uid,
+            kind=kind,
+            appraisal_id=appraisal_id,
+            cycle_id=cycle_id,
+            urgent=KINDS[kind].urgent,
+            context=context,
+            dedupe_key=key,
+            created_at=now,
+        )
+        db.session.add(row)
+        created.append(row)
+    db.session.flush()
+    return created
+
+
+def appraisal_context(appraisal: Appraisal, **more) -> dict:
+    return {
+        "appraisal_id": appraisal.id,
+        "cycle_id": appraisal.cycle_id,
+        "cycle": appraisal.cycle.name,
+        "employee": appraisal.employee.name,
+        "state": appraisal.state,
+        "due": appraisal.due_at.date().isoformat() if appraisal.due_at else None,
+        "predikat": appraisal.predikat,
+        **more,
+    }
+
+
+def _load_appraisal(appraisal_id: int) -> Appraisal | None:
+    return db.session.scalars(
+        select(Appraisal)
+        .where(Appraisal.id == appraisal_id)
+        .options(
+            joinedload(Appraisal.unit),
+            joinedload(Appraisal.cycle),
+            joinedload(Appraisal.employee),
+            joinedload(Appraisal.superior),
+        )
+    ).one_or_none()
+
+
+def _actor_name(user_id: int | None, language_neutral: str = "Sistem") -> str:
+    if user_id is None:
+        return language_neutral
+    user = db.session.get(User, user_id)
+    if user is None:
+        return language_neutral
+    return user.employee.name if user.employee else user.username
+
+
+@handler("appraisal.transitioned")
+def on_transition(msg: OutboxMessage) -> list[int]:
+    p = msg.payload
+    appraisal = _load_appraisal(p["appraisal_id"])
+    if appraisal is None:
+        return []
+    entry = db.session.scalar(
+        select(TransitionLog).where(
+            TransitionLog.entity == "appraisal", TransitionLog.entity_id == appraisal.id, TransitionLog.seq == p["seq"]
+        )
+    )
+    payload = entry.payload if entry else {}
+    context = appraisal_context(
+        appraisal,
+        actor=_actor_name(p.get("actor_user_id")),
+        comment=(entry.comment if entry else None),
+        decision=payload.get("decision"),
+        hours=payload.get("training_hours_jp"),
+        predikat=payload.get("predikat", appraisal.predikat),
+    )
+    created: list[Notification] = []
+    for kind, relations in RULES.get(p["event"], []):
+        users: list[int] = []
+        for relation in relations:
+            users += recipients(appraisal, relation)
+        created += notify(
+            kind,
+            users,
+            context,
+            msg.dedupe_key,
+            appraisal_id=appraisal.id,
+            cycle_id=appraisal.cycle_id,
+            exclude_user_id=p.get("actor_user_id"),
+        )
+    return [n.id for n in created]
+
+
+def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
+    kind, relations = OTHER_RULES[msg.topic]
+    appraisal = _load_appraisal(msg.payload["appraisal_id"])
+    if appraisal is None:
+        return []
+    extra = msg.payload
+    holder = holder_employee(appraisal)
+    context = appraisal_context(
+        appraisal,
+        holder=db.session.get(Employee, holder).name if holder else "HR",
+        comment=extra.get("reason"),
+        old_assessor=_employee_name(extra.get("old_assessor_id")),
+        new_assessor=_employee_name(extra.get("new_assessor_id")),
+    )
+    users: list[int] = []
+    for relation in relations:
+        users += recipients(appraisal, relation, extra)
+    created = notify(kind, users, context, msg.dedupe_key, appraisal_id=appraisal.id, cycle_id=appraisal.cycle_id)
+    return [n.id for n in created]
+
+
+def _employee_name(employee_id: int | None) -> str | None:
+    if employee_id is None:
+        return None
+    employee = db.session.get(Employee, employee_id)
+    return employee.name if employee else None
+
+
+for _topic in ("appraisal.reminder", "appraisal.escalation_1", "appraisal.escalation_2", "appraisal.reassigned"):
+    handler(_topic)(_on_appraisal_topic)
+
+
+@handler("cycle.launch")
+def on_cycle_launch(msg: OutboxMessage) -> list[int]:
+    """Tell every employee of the cycle that it started: one set-based INSERT … SELECT."""
+    cycle = db.session.get(Cycle, msg.payload["cycle_id"])
+    if cycle is None:
+        return []
+    context = {"cycle": cycle.name, "cycle_id": cycle.id, "due": cycle.plan_due.isoformat()}
+    key = literal("cycle_launched:") + Appraisal.id.cast(db.String) + literal(":") + User.id.cast(db.String)
+    already = exists().where(Notification.dedupe_key == key)
+    now = utcnow()
+    source = (
+        select(
+            User.id,
+            literal("cycle_launched"),
+            Appraisal.id,
+            literal(cycle.id),
+            literal(False),
+            literal(context, JSON),
+            key,
+            literal(now),
+            literal("pending"),
+            literal(0),
+        )
+        .select_from(Appraisal)
+        .join(User, and_(User.employee_id == Appraisal.employee_id, User.active.is_(True)))
+        .where(Appraisal.cycle_id == cycle.id, ~already)
+    )
+    columns = [
+        "user_id", "kind", "appraisal_id", "cycle_id", "urgent", "context",
+        "dedupe_key", "created_at", "email_status", "email_attempts",
+    ]
+    db.session.connection().execute(insert(Notification.__table__).from_select(columns, source))
+    # Non-urgent: emails go out by the email relay (immediate users) or the digest (daily users).
+    return []
+
+
+@handler("delegation.started")
+@handler("delegation.ended")
+def on_delegation(msg: OutboxMessage) -> list[int]:
+    delegation = db.session.get(Delegation, msg.payload["delegation_id"])
+    if delegation is None:
+        return []
+    kind, relations = OTHER_RULES[msg.topic]
+    context = {
+        "delegator": delegation.delegator.name,
+        "delegation_kind": delegation.kind,
+        "start": delegation.start_date.isoformat(),
+        "end": delegation.end_date.isoformat(),
+    }
+    people = {"delegate": delegation.delegate_id, "delegator": delegation.delegator_id}
+    users = users_of(people[r] for r in relations)
+    return [n.id for n in notify(kind, users, context, msg.dedupe_key)]
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+def wants_email_now(notification: Notification) -> bool:
+    return notification.urgent or notification.user.email_digest != "daily"
+
+
+def send_email(notification_id: int) -> str:
+    """Send one notification's email; idempotent, retried by RQ, an incident when exhausted."""
+    n = db.session.scalar(
+        select(Notification)
+        .where(Notification.id == notification_id)
+        .options(joinedload(Notification.user).joinedload(User.employee))
+        .with_for_update(of=Notification)
+    )
+    if n is None or n.email_status != "pending":
+        db.session.rollback()
+        return "skipped"
+    address = n.user.employee.email if n.user.employee else None
+    if not address:
+        n.email_status = "skipped"
+        db.session.commit()
+        return "no-address"
+    name = n.user.employee.name if n.user.employee else n.user.username
+    message = render(n.kind, n.context, n.user.locale, name)
+    msg = mailer.build_message(address, message.subject, message.text, message.html, n.dedupe_key)
+    try:
+        mailer.send(msg)
+    except Exception as exc:  # noqa: BLE001 - every SMTP/network failure counts as an attempt
+        n.email_attempts += 1
+        n.email_error = f"{type(exc).__name__}: {exc}"[:2000]
+        exhausted = n.email_attempts >= current_app.config.get("EMAIL_MAX_ATTEMPTS", 5)
+        if exhausted:
+            n.email_status = "failed"
+            record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
+        db.session.commit()
+        if exhausted:
+            log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
+            return "failed"
+        raise
+    n.email_attempts += 1
+    n.email_status = "sent"
+    n.email_sent_at = utcnow()
+    n.email_error = None
+    db.session.commit()
+    return "sent"
+
+
+def _unit_of(n: Notification) -> int | None:
+    if n.appraisal_id:
+        return db.session.scalar(select(Appraisal.unit_id).where(Appraisal.id == n.appraisal_id))
+    return None
+
+
+def record_incident(kind: str, ref_type: str, ref_id: int, error: str, attempts: int, unit_id: int | None) -> Incident:
+    open_one = db.session.scalar(
+        select(Incident).where(
+            Incident.kind == kind, Incident.ref_type == ref_type, Incident.ref_id == ref_id, Incident.resolved_at.is_(None)
+        )
+    )
+    if open_one is not None:
+        open_one.error, open_one.attempts = error, attempts
+        return open_one
+    incident = Incident(kind=kind, ref_type=ref_type, ref_id=ref_id, error=error, attempts=attempts, unit_id=unit_id)
+    db.session.add(incident)
+    return incident
+
+
+def send_digest(user_id: int) -> str:
+    """One email with every pending non-urgent notification of a daily-digest user."""
+    user = db.session.get(User, user_id)
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.email_status == "pending", Notification.urgent.is_(False))
+        .order_by(Notification.id)
+        .with_for_update()
+    ).all()
+    if user is None or not rows:
+        db.session.rollback()
+        return "empty"
+    address = user.employee.email if user.employee else None
+    if not address:
+        for n in rows:
+            n.email_status = "skipped"
+        db.session.commit()
+        return "no-address"
+    from workflow_app.notifications.render import link_for, subject_and_body
+
+    items = []
+    for n in rows:
+        subject, body = subject_and_body(n.kind, n.context, user.locale)
+        items.append({"subject": subject, "body": body, "link": link_for(n.context)})
+    name = user.employee.name
+    message = render("digest", {"count": len(rows)}, user.locale, name, items=items)
+    day = utcnow().date().isoformat()
+    mailer.send(mailer.build_message(address, message.subject, message.text, message.html, f"digest:{user_id}:{day}"))
+    now = utcnow()
+    for n in rows:
+        n.email_status = "digest"
+        n.email_sent_at = now
+        n.email_attempts += 1
+    db.session.commit()
+    return "sent"

@@ -1,0 +1,49 @@
+"""Recorded leave: the SLA clock of whatever the employee holds pauses while they are away."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from workflow_app import problems
+from workflow_app.extensions import db
+from workflow_app.models import Employee, Leave
+from workflow_app.services.access import Actor
+from workflow_app.services.deadlines import recompute_due_for_holder
+
+
+def _employee(actor: Actor, employee_id: int, write: bool) -> Employee:
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        raise problems.not_found("employee")
+    if actor.manages(employee.unit.path):
+        return employee
+    if not write and actor.employee_id == employee_id:
+        return employee
+    if actor.employee_id == employee_id:
+        raise problems.forbidden("Leave is recorded by HR.")
+    raise problems.not_found("employee")
+
+
+def list_leave(actor: Actor, employee_id: int) -> list[Leave]:
+    _employee(actor, employee_id, write=False)
+    return db.session.scalars(select(Leave).where(Leave.employee_id == employee_id).order_by(Leave.start_date)).all()
+
+
+def add_leave(actor: Actor, employee_id: int, data: dict) -> tuple[Leave, int]:
+    _employee(actor, employee_id, write=True)
+    if data["end_date"] < data["start_date"]:
+        raise problems.validation_error({"end_date": ["Must not be before start_date."]})
+    leave = Leave(employee_id=employee_id, created_by_id=actor.user_id, **data)
+    db.session.add(leave)
+    db.session.flush()
+    return leave, recompute_due_for_holder(employee_id)
+
+
+def delete_leave(actor: Actor, employee_id: int, leave_id: int) -> int:
+    _employee(actor, employee_id, write=True)
+    leave = db.session.get(Leave, leave_id)
+    if leave is None or leave.employee_id != employee_id:
+        raise problems.not_found("leave")
+    db.session.delete(leave)
+    db.session.flush()
+    return recompute_due_for_holder(employee_id)
