@@ -9,10 +9,11 @@ from sqlalchemy.orm import joinedload
 
 from state_machines import APPRAISAL
 from workflow_app import problems
-from workflow_app.clock import local_today, utcnow
+from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Employee, Unit, User
 from workflow_app.services import audit
+from workflow_app.services.sla import local_date
 from workflow_app.services.access import Actor, appraisal_relations
 from workflow_app.services.appraisals import _flush
 
@@ -88,7 +89,7 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
     db.session.add(d)
     db.session.flush()
     now = utcnow()
-    if d.start_date <= local_today(delegator.unit.timezone):
+    if d.start_date <= local_date(now, delegator.unit.timezone):
         activate(d, now, actor)
     return d
 
@@ -158,7 +159,7 @@ def activate_due(now: datetime) -> int:
     """Start delegations whose first day has come; pick up work launched to the delegator since."""
     moved = 0
     for d in db.session.scalars(select(Delegation).where(Delegation.ended_at.is_(None))).all():
-        today = local_today(d.delegator.unit.timezone)
+        today = local_date(now, d.delegator.unit.timezone)
         if d.start_date <= today <= d.end_date:
             moved += activate(d, now)
     return moved
@@ -167,7 +168,7 @@ def activate_due(now: datetime) -> int:
 def end_due(now: datetime) -> int:
     ended = 0
     for d in db.session.scalars(select(Delegation).where(Delegation.ended_at.is_(None))).all():
-        if local_today(d.delegator.unit.timezone) > d.end_date:
+        if local_date(now, d.delegator.unit.timezone) > d.end_date:
             end(d, now)
             ended += 1
     return ended
