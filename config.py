@@ -57,6 +57,11 @@ class Config:
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
     STUCK_AFTER_DAYS = _int("STUCK_AFTER_DAYS", 14)
+    # Jobs: RQ retry delays (seconds) before a delivery becomes an incident.
+    JOB_RETRY_INTERVALS = [int(x) for x in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300,1800").split(",")]
+    EMAIL_MAX_ATTEMPTS = _int("EMAIL_MAX_ATTEMPTS", 5)
+    JOB_TIMEOUT = _int("JOB_TIMEOUT", 60)
+    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 120)
     BULK_MAX_IDS = _int("BULK_MAX_IDS", 500)
     PAGE_SIZE_MAX = 200
 

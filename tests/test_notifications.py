@@ -184,6 +184,7 @@ def test_smtp_down_retries_then_incident_then_retry_action(api, org, launched, s
     from tests import factories
 
     smtp.stop()
+    saved = base_app.config["EMAIL_MAX_ATTEMPTS"]
     base_app.config["EMAIL_MAX_ATTEMPTS"] = 3
     try:
         api.put(f"/api/v1/appraisals/{aid}/plan", org.u_staff, json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]))
@@ -202,7 +203,7 @@ def test_smtp_down_retries_then_incident_then_retry_action(api, org, launched, s
         assert [(i["kind"], i["ref_id"]) for i in incidents] == [("email_delivery", n.id)]
         assert api.get("/api/v1/monitoring/incidents", org.u_staff).status_code == 403
     finally:
-        base_app.config.pop("EMAIL_MAX_ATTEMPTS", None)
+        base_app.config["EMAIL_MAX_ATTEMPTS"] = saved
     smtp.start()
     r = api.post(f"/api/v1/monitoring/incidents/{incidents[0]['id']}/retry", org.u_hr)
     assert r.status_code == 200 and r.get_json()["resolved_at"]

@@ -1,5 +1,129 @@
-"""Flask CLI commands (filled in below)."""
+"""Flask CLI commands: ``flask --app wsgi <group> <command>``.
+
+``demo load [--force]``, ``demo logins [--json]``, ``worker [--burst]``, ``scheduler``,
+``audit verify`` and ``docs state-machines``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-machines.md"
 
 
 def register_cli(app) -> None:
-    pass
+    demo = AppGroup("demo", help="Demo data and logins.")
+    audit = AppGroup("audit", help="Audit-trail checks.")
+    docs = AppGroup("docs", help="Generated documentation.")
+
+    @demo.command("load")
+    @click.option("--force", is_flag=True, help="Delete all existing data first.")
+    def demo_load(force: bool) -> None:
+        """Load the demo province, users and a running cycle (refuses when data exists)."""
+        from workflow_app.demo import DemoDataExists, load_demo
+
+        try:
+            summary = load_demo(force=force)
+        except DemoDataExists:
+            raise click.ClickException(
+                "The database already holds data; run 'flask --app wsgi demo load --force' to replace it."
+            ) from None
+        click.echo(
+            f"Loaded {summary['units']} units, {summary['employees']} employees, "
+            f"{summary['users']} users and cycle {summary['cycle_id']}."
+        )
+
+    @demo.command("logins")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def demo_logins_cmd(as_json: bool) -> None:
+        """List the demo logins (username, password, role, name, employee_id)."""
+        from workflow_app.demo import demo_logins
+
+        rows = demo_logins()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            click.echo("No demo logins (load them with 'flask --app wsgi demo load').")
+            return
+        width = max(len(r["username"]) for r in rows)
+        pw_width = max(len(r["password"]) for r in rows)
+        for r in rows:
+            who = f"{r['name']}, {r['position']}" if r.get("position") else r["name"]
+            click.echo(f"{r['username']:<{width}}  {r['password']:<{pw_width}}  {r['role']:<8}  {who}")
+
+    @app.cli.command("worker", with_appcontext=False)
+    @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+    def worker_cmd(burst: bool) -> None:
+        """Run an RQ worker on the notifications, escalations and default queues."""
+        from workflow_app.jobs.worker import run
+
+        if not app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL is not set: the worker needs Redis.")
+        run(app, burst=burst)
+
+    @app.cli.command("scheduler", with_appcontext=False)
+    @click.option("--interval", type=float, default=None, help="Seconds between ticks.")
+    def scheduler_cmd(interval: float | None) -> None:
+        """Run the periodic scheduler (outbox relay)."""
+        from workflow_app.jobs.scheduler import Scheduler
+
+        Scheduler(app, interval or float(os.environ.get("SCHEDULER_INTERVAL", "10"))).run()
+
+    @audit.command("verify")
+    def audit_verify() -> None:
+        """Verify the hash chain of every appraisal and cycle; exit 1 on any problem."""
+        from workflow_app.services.audit import verify_chain
+
+        results = verify_all_chains(verify_chain)
+        bad = {key: problems for key, problems in results.items() if problems}
+        for (entity, entity_id), problems in sorted(bad.items()):
+            for problem in problems:
+                click.echo(f"{entity} {entity_id}: {problem}", err=True)
+        click.echo(f"{len(results)} chains checked, {len(bad)} with problems.")
+        if bad:
+            sys.exit(1)
+
+    @docs.command("state-machines")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=DOCS_PATH)
+    @click.option("--check", is_flag=True, help="Exit 1 if the file is not up to date.")
+    def docs_state_machines(output: Path, check: bool) -> None:
+        """Write docs/state-machines.md from the definitions in state_machines/."""
+        from state_machines.docs import render_state_machine_docs
+
+        text = render_state_machine_docs()
+        if check:
+            current = output.read_text() if output.exists() else ""
+            if current != text:
+                click.echo(f"{output} is out of date; run 'make docs'.", err=True)
+                sys.exit(1)
+            click.echo(f"{output} is up to date.")
+            return
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        click.echo(f"Wrote {output}")
+
+    for group in (demo, audit, docs):
+        app.cli.add_command(group)
+
+
+def verify_all_chains(verify_chain) -> dict[tuple[str, int], list[str]]:
+    """Problems per (entity, id) for every appraisal and cycle, and any orphan log chain."""
+    from sqlalchemy import select
+
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal, Cycle, TransitionLog
+
+    keys = {("appraisal", i) for i in db.session.scalars(select(Appraisal.id))}
+    keys |= {("cycle", i) for i in db.session.scalars(select(Cycle.id))}
+    keys |= {
+        (e, i)
+        for e, i in db.session.execute(select(TransitionLog.entity, TransitionLog.entity_id).distinct())
+    }
+    return {key: verify_chain(*key) for key in sorted(keys)}

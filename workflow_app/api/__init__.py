@@ -118,8 +118,10 @@ def register_api(app, api) -> None:
     )
 
     for module in (auth, me, admin, cycles, appraisals, monitoring, operations, notifications, definitions):
-        if getattr(module, "AUTH_REQUIRED", True):
+        # Blueprints are module singletons: install the hook once per process, not per app.
+        if getattr(module, "AUTH_REQUIRED", True) and not getattr(module.blp, "_kinerja_auth", False):
             module.blp.before_request(authenticate)
+            module.blp._kinerja_auth = True
         api.register_blueprint(module.blp)
 
     from workflow_app.api.docs import bp as docs_bp

@@ -50,11 +50,13 @@ def queue_for(topic: str) -> str:
     return "notifications"
 
 
-def _retry():
+def _retry(max_attempts: int | None = None):
+    """RQ retries: one per configured interval, or up to ``max_attempts`` in all."""
     from rq import Retry
 
-    intervals = current_app.config.get("JOB_RETRY_INTERVALS", [5, 30, 120, 600])
-    return Retry(max=len(intervals), interval=list(intervals))
+    intervals = list(current_app.config["JOB_RETRY_INTERVALS"])
+    retries = len(intervals) if max_attempts is None else max(max_attempts - 1, 0)
+    return Retry(max=retries, interval=intervals)
 
 
 def _job_alive(job_id: str, connection) -> bool:
@@ -77,7 +79,7 @@ def _job_alive(job_id: str, connection) -> bool:
     return False
 
 
-def _enqueue(queue_name: str, func, arg: int, job_id: str) -> None:
+def _enqueue(queue_name: str, func, arg: int, job_id: str, max_attempts: int | None = None) -> None:
     from rq.job import Job
 
     from workflow_app.jobs.queues import queue
@@ -91,7 +93,7 @@ def _enqueue(queue_name: str, func, arg: int, job_id: str) -> None:
         func,
         arg,
         job_id=job_id,
-        retry=_retry(),
+        retry=_retry(max_attempts),
         job_timeout=current_app.config.get("JOB_TIMEOUT", 60),
         result_ttl=600,
         failure_ttl=7 * 86400,
@@ -99,8 +101,9 @@ def _enqueue(queue_name: str, func, arg: int, job_id: str) -> None:
 
 
 def enqueue_emails(ids: list[int]) -> None:
+    attempts = current_app.config["EMAIL_MAX_ATTEMPTS"]
     for nid in ids:
-        _enqueue("notifications", send_email_job, nid, f"email-{nid}")
+        _enqueue("notifications", send_email_job, nid, f"email-{nid}", max_attempts=attempts)
 
 
 def relay(limit: int = 500, min_age_seconds: int = 0) -> dict:
@@ -174,7 +177,7 @@ def _record_failure(outbox_id: int, exc: Exception) -> bool:
         return True
     msg.attempts += 1
     msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    exhausted = msg.attempts > len(current_app.config.get("JOB_RETRY_INTERVALS", [5, 30, 120, 600]))
+    exhausted = msg.attempts > len(current_app.config["JOB_RETRY_INTERVALS"])
     if exhausted:
         msg.status = "failed"
         record_incident("outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, None)

@@ -329,7 +329,7 @@ def send_email(notification_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - every SMTP/network failure counts as an attempt
         n.email_attempts += 1
         n.email_error = f"{type(exc).__name__}: {exc}"[:2000]
-        exhausted = n.email_attempts >= current_app.config.get("EMAIL_MAX_ATTEMPTS", 5)
+        exhausted = n.email_attempts >= current_app.config["EMAIL_MAX_ATTEMPTS"]
         if exhausted:
             n.email_status = "failed"
             record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
