@@ -39,6 +39,7 @@ format: install
 
 docs: install
 	$(VENV)/bin/flask --app wsgi docs state-machines
+	$(VENV)/bin/flask --app wsgi docs notifications
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

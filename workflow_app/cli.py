@@ -90,14 +90,8 @@ def register_cli(app) -> None:
         if bad:
             sys.exit(1)
 
-    @docs.command("state-machines")
-    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=DOCS_PATH)
-    @click.option("--check", is_flag=True, help="Exit 1 if the file is not up to date.")
-    def docs_state_machines(output: Path, check: bool) -> None:
-        """Write docs/state-machines.md from the definitions in state_machines/."""
-        from state_machines.docs import render_state_machine_docs
-
-        text = render_state_machine_docs()
+    def write_doc(render, output: Path, check: bool) -> None:
+        text = render()
         if check:
             current = output.read_text() if output.exists() else ""
             if current != text:
@@ -108,6 +102,28 @@ def register_cli(app) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
         click.echo(f"Wrote {output}")
+
+    @docs.command("state-machines")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=DOCS_PATH)
+    @click.option("--check", is_flag=True, help="Exit 1 if the file is not up to date.")
+    def docs_state_machines(output: Path, check: bool) -> None:
+        """Write docs/state-machines.md from the definitions in state_machines/."""
+        from state_machines.docs import render_state_machine_docs
+
+        write_doc(render_state_machine_docs, output, check)
+
+    @docs.command("notifications")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DOCS_PATH.parent / "notifications.md",
+    )
+    @click.option("--check", is_flag=True, help="Exit 1 if the file is not up to date.")
+    def docs_notifications(output: Path, check: bool) -> None:
+        """Write docs/notifications.md from the notification rules."""
+        from workflow_app.notifications.docs import render_notification_docs
+
+        write_doc(render_notification_docs, output, check)
 
     for group in (demo, audit, docs):
         app.cli.add_command(group)

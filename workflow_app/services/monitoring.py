@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from state_machines import APPRAISAL
 from workflow_app import problems
@@ -97,12 +97,14 @@ def stuck(actor: Actor, filters: dict, page: int, per_page: int):
     )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     since = func.coalesce(Appraisal.due_at, Appraisal.state_entered_at)
+    # selectinload, not joinedload: the page's 50 ids are sorted and limited first, then their
+    # people are fetched; joining before LIMIT made PostgreSQL join every stuck row (bench/).
     rows = db.session.scalars(
         query.options(
-            joinedload(Appraisal.unit),
-            joinedload(Appraisal.employee),
-            joinedload(Appraisal.assessor),
-            joinedload(Appraisal.superior),
+            selectinload(Appraisal.unit),
+            selectinload(Appraisal.employee),
+            selectinload(Appraisal.assessor),
+            selectinload(Appraisal.superior),
         )
         .order_by(since, Appraisal.id)
         .limit(per_page)

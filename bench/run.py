@@ -1,0 +1,903 @@
+"""Kinerja benchmarks: province-scale launch and HR dashboards, each against a naive baseline.
+
+    python -m bench.run                       # SQLite (temp file), 100,000 employees
+    python -m bench.run --db postgresql       # BENCH_DATABASE_URL (default kinerja_bench on 127.0.0.1)
+    python -m bench.run --quick               # 2,000 employees, for a smoke run
+    python -m bench.run --db postgresql --appraisals 1000000 --json out.json
+
+Every figure is reported next to a baseline measured in the same run on the same data, and the
+ratio between them is the result; absolute seconds depend on the machine. Setup (schema, org
+chart, employees) is set-based and not measured. The process exits non-zero only on errors —
+including a disagreement between a service and its naive baseline — never because something
+was slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import psutil
+import sqlalchemy
+from sqlalchemy import DateTime, case, delete, func, insert, literal, select, text, update
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/kinerja_bench"
+PROTECTED_DATABASES = frozenset({"test", "kinerja_ci"})
+DEFAULT_EMPLOYEES = 100_000
+QUICK_EMPLOYEES = 2_000
+DEFAULT_NAIVE_SAMPLE = 5_000
+QUICK_NAIVE_SAMPLE = 500
+CHUNK = 10_000
+PER_PAGE = 50
+
+# Share of appraisals per state after the spread (20 slots).
+STATE_SLOTS = (
+    ["plan_drafted"] * 3
+    + ["plan_submitted"] * 3
+    + ["plan_approved"] * 2
+    + ["midyear_review"] * 2
+    + ["final_review"] * 2
+    + ["scored"] * 2
+    + ["feedback_given", "training_assigned", "objection_filed"]
+    + ["closed"] * 2
+    + ["cancelled"]
+)
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run, or a result failed its cross-check."""
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+class _RssSampler(threading.Thread):
+    """Polls the process RSS to find its high-water mark while a block runs."""
+
+    def __init__(self, interval: float = 0.005):
+        super().__init__(daemon=True)
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._done = threading.Event()
+        self.start_rss = self._proc.memory_info().rss
+        self.peak = self.start_rss
+
+    def run(self) -> None:
+        while not self._done.wait(self._interval):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+        return self.peak - self.start_rss
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, int]:
+    """Run ``fn`` once: (result, wall seconds, RSS high-water growth in bytes). No tracemalloc."""
+    gc.collect()
+    sampler = _RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        seconds = time.perf_counter() - started
+        rss = sampler.stop()
+    return result, seconds, rss
+
+
+def traced(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``fn`` once under tracemalloc: (result, peak traced Python allocation in bytes)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --------------------------------------------------------------------------- database
+
+
+def database_url(kind: str, workdir: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir}/kinerja-bench.db"
+    raw = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    url = make_url(raw)
+    if url.get_backend_name() != "postgresql":
+        raise BenchError(f"BENCH_DATABASE_URL must be a PostgreSQL URL, got {url.get_backend_name()!r}")
+    if url.database in PROTECTED_DATABASES or not url.database:
+        raise BenchError(f"refusing to benchmark in database {url.database!r}; use a dedicated one")
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def ensure_pg_database(url: str) -> None:
+    """Create the benchmark database if it does not exist (connecting to a maintenance db)."""
+    import psycopg
+    from psycopg import sql
+
+    u = make_url(url)
+    params = {
+        "host": u.host or "127.0.0.1",
+        "port": u.port or 5432,
+        "user": u.username,
+        "password": u.password,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    last: Exception | None = None
+    for maintenance in ("postgres", "test"):
+        try:
+            conn = psycopg.connect(dbname=maintenance, autocommit=True, **params)
+        except psycopg.OperationalError as exc:
+            last = exc
+            continue
+        with conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone()
+            if not found:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(u.database)))
+        return
+    raise BenchError(f"cannot reach PostgreSQL at {u.host}:{u.port}: {last}")
+
+
+def reset_schema() -> None:
+    """Drop everything in the benchmark database and build the schema with the migrations."""
+    from flask_migrate import upgrade
+
+    from workflow_app.extensions import db
+
+    engine = db.engine
+    if engine.dialect.name == "postgresql" and engine.url.database in PROTECTED_DATABASES:
+        raise BenchError(f"refusing to reset database {engine.url.database!r}")
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")]
+            for name in names:
+                if not name.startswith("sqlite_"):
+                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    upgrade()
+
+
+def analyze(*tables: str) -> None:
+    """Refresh planner statistics (and on PostgreSQL reclaim dead rows), as production would."""
+    from workflow_app.extensions import db
+
+    db.session.remove()
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def server_version() -> str:
+    from workflow_app.extensions import db
+
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "postgresql":
+            return conn.exec_driver_sql("SHOW server_version").scalar()
+        return "SQLite " + conn.exec_driver_sql("SELECT sqlite_version()").scalar()
+
+
+# --------------------------------------------------------------------------- setup (not measured)
+
+
+def _nip(i: int) -> str:
+    from workflow_app.nip import make_nip
+
+    born = date(1960, 1, 1) + timedelta(days=i // 999)
+    return make_nip(born, born.year + 20 + i % 5, 1 + i % 12, 1 + i % 2, i % 999 + 1)
+
+
+def build_org(employees: int, opd: int = 30, bidang: int = 4, seksi: int = 3) -> dict:
+    """Province → OPD → bidang → seksi, a head per unit, staff in the seksi; Core executemany.
+
+    Ids are assigned here so paths and superiors are known without reading back. ``employees``
+    active employees are created, plus 1 % inactive ones that a launch must skip.
+    """
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.models import Employee, Unit
+
+    now = utcnow()
+    units: list[dict] = []
+
+    def add_unit(parent: dict | None, code: str, name: str, tz: str) -> dict:
+        uid = len(units) + 1
+        row = {
+            "id": uid,
+            "parent_id": parent["id"] if parent else None,
+            "code": code,
+            "name": name,
+            "timezone": tz,
+            "path": f"{parent['path'] if parent else '/'}{uid}/",
+            "created_at": now,
+        }
+        units.append(row)
+        return row
+
+    heads: list[tuple[dict, str, str]] = []  # (unit, position, position_type) in tree order
+    root = add_unit(None, "PROV", "Pemerintah Provinsi Bench", "WIB")
+    heads.append((root, "Sekretaris Daerah", "JPT"))
+    seksi_units: list[dict] = []
+    for o in range(1, opd + 1):
+        tz = {7: "WITA", 8: "WIT"}.get(o % 10, "WIB")  # exercise the per-zone due date
+        dinas = add_unit(root, f"OPD{o:02d}", f"Dinas {o:02d}", tz)
+        heads.append((dinas, f"Kepala Dinas {o:02d}", "JPT"))
+        for b in range(1, bidang + 1):
+            bid = add_unit(dinas, f"OPD{o:02d}-B{b}", f"Bidang {b} Dinas {o:02d}", tz)
+            heads.append((bid, "Kepala Bidang", "JA"))
+            for s in range(1, seksi + 1):
+                sek = add_unit(bid, f"OPD{o:02d}-B{b}-S{s}", f"Seksi {s} Bidang {b} Dinas {o:02d}", tz)
+                heads.append((sek, "Kepala Seksi", "JA"))
+                seksi_units.append(sek)
+    if employees < len(heads):
+        raise BenchError(f"--employees must be at least {len(heads)} (one head per unit)")
+
+    head_of: dict[int, int] = {}  # unit id -> employee id of its head
+
+    def employee(eid: int, unit: dict, superior: int | None, position: str, ptype: str, active: bool) -> dict:
+        return {
+            "id": eid,
+            "nip": _nip(eid),
+            "name": f"Pegawai Bench {eid}",
+            "email": f"pegawai{eid}@bench.go.id",
+            "unit_id": unit["id"],
+            "position": position,
+            "position_type": ptype,
+            "employment_type": "PPPK" if eid % 7 == 0 else "PNS",
+            "grade": "III/a",
+            "superior_id": superior,
+            "active": active,
+            "created_at": now,
+        }
+
+    def rows() -> Iterator[dict]:
+        for eid, (unit, position, ptype) in enumerate(heads, start=1):
+            head_of[unit["id"]] = eid
+            yield employee(eid, unit, head_of.get(unit["parent_id"]), position, ptype, True)
+        inactive = employees // 100
+        positions = (("Analis Kebijakan", "JF"), ("Pengelola Layanan", "JA"), ("Pranata Komputer", "JF"))
+        for k in range(employees - len(heads) + inactive):
+            eid = len(heads) + k + 1
+            unit = seksi_units[k % len(seksi_units)]
+            position, ptype = positions[k % len(positions)]
+            yield employee(eid, unit, head_of[unit["id"]], position, ptype, eid <= employees)
+
+    with db.engine.begin() as conn:
+        conn.execute(insert(Unit.__table__), units)
+        for batch in _chunks(rows(), CHUNK):
+            conn.execute(insert(Employee.__table__), batch)
+        if conn.dialect.name == "postgresql":
+            for table in ("units", "employees"):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
+    return {
+        "root_id": root["id"],
+        "root_path": root["path"],
+        "units": len(units),
+        "depth": 4,
+        "employees_active": employees,
+        "employees_inactive": employees // 100,
+    }
+
+
+def make_cycle(root_id: int, name: str) -> int:
+    from state_machines import CYCLE
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.models import Cycle
+
+    t = utcnow().date()
+    cycle = Cycle(
+        name=name,
+        year=t.year,
+        unit_id=root_id,
+        period_start=t - timedelta(days=30),
+        period_end=t + timedelta(days=335),
+        plan_due=t + timedelta(days=30),
+        midyear_start=t + timedelta(days=150),
+        midyear_end=t + timedelta(days=180),
+        scoring_start=t + timedelta(days=300),
+        scoring_end=t + timedelta(days=330),
+        feedback_due=t + timedelta(days=340),
+        training_due=t + timedelta(days=400),
+        state=CYCLE.initial,
+        machine_version=CYCLE.version,
+    )
+    db.session.add(cycle)
+    db.session.commit()
+    cycle_id = cycle.id
+    db.session.remove()
+    return cycle_id
+
+
+def hr_actor(root_path: str):
+    from workflow_app.services.access import Actor
+
+    return Actor(user_id=None, employee_id=None, username="bench", hr_paths=(root_path,), admin_paths=())
+
+
+def appraisal_count(cycle_id: int | None = None) -> int:
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal
+
+    query = select(func.count()).select_from(Appraisal)
+    if cycle_id is not None:
+        query = query.where(Appraisal.cycle_id == cycle_id)
+    with db.engine.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def delete_appraisals(cycle_id: int) -> None:
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal
+
+    db.session.remove()
+    with db.engine.begin() as conn:
+        conn.execute(delete(Appraisal.__table__).where(Appraisal.cycle_id == cycle_id))
+
+
+# --------------------------------------------------------------------------- benchmark 1: launch
+
+
+def fire_launch(actor, cycle_id: int) -> int:
+    """The use case: HR fires ``launch`` (→ ``cycles.launch``, one INSERT … SELECT), then commit."""
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.models import Cycle
+    from workflow_app.services.cycles import fire_cycle_event
+
+    db.session.remove()
+    version = db.session.scalar(select(Cycle.version).where(Cycle.id == cycle_id))
+    _, result = fire_cycle_event(actor, cycle_id, "launch", {"version": version}, now=utcnow())
+    db.session.commit()
+    db.session.remove()
+    return result["created"]
+
+
+def naive_launch(cycle_id: int, root_path: str, limit: int) -> int:
+    """Baseline: one ORM ``Appraisal`` per employee, ``session.add`` + ``flush`` each, then commit."""
+    from sqlalchemy.orm import joinedload
+
+    from state_machines import APPRAISAL
+    from workflow_app.clock import end_of_local_day, utcnow
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal, Cycle, Employee, Unit
+    from workflow_app.scoring import scheme
+
+    db.session.remove()
+    now = utcnow()
+    cycle = db.session.get(Cycle, cycle_id)
+    rules = scheme(cycle.scoring_scheme)
+    people = db.session.scalars(
+        select(Employee)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(Employee.active.is_(True), Unit.path.startswith(root_path, autoescape=True))
+        .options(joinedload(Employee.unit), joinedload(Employee.superior))
+        .order_by(Employee.id)
+        .limit(limit)
+    ).all()
+    for person in people:
+        db.session.add(
+            Appraisal(
+                cycle_id=cycle.id,
+                employee_id=person.id,
+                unit_id=person.unit_id,
+                assessor_id=person.superior_id,
+                superior_id=person.superior.superior_id if person.superior else None,
+                position=person.position,
+                state=APPRAISAL.initial,
+                state_entered_at=now,
+                due_at=end_of_local_day(cycle.plan_due, person.unit.timezone),
+                escalation_level=0,
+                machine_version=APPRAISAL.version,
+                scoring_scheme=rules.name,
+                scoring_version=rules.version,
+                created_at=now,
+            )
+        )
+        db.session.flush()
+    db.session.commit()
+    db.session.remove()
+    return len(people)
+
+
+def bench_launch(org: dict, employees: int, naive_sample: int, log: Callable[[str], None]) -> dict:
+    actor = hr_actor(org["root_path"])
+    main_cycle = make_cycle(org["root_id"], "Bench launch")
+    naive_cycle = make_cycle(org["root_id"], "Bench naive baseline")
+
+    log(f"  launch: bulk, {employees:,} employees …")
+    created, seconds, rss = timed(lambda: fire_launch(actor, main_cycle))
+    if created != employees or appraisal_count(main_cycle) != employees:
+        raise BenchError(f"launch created {created} appraisals, expected {employees}")
+    bulk = {"created": created, "seconds": seconds, "rss_peak_delta": rss}
+
+    log("  launch: relaunch of the same cycle (idempotent) …")
+    again, seconds, rss = timed(lambda: fire_launch(actor, main_cycle))
+    if again != 0 or appraisal_count(main_cycle) != employees:
+        raise BenchError(f"relaunch created {again} appraisals, expected 0")
+    relaunch = {"created": again, "seconds": seconds, "rss_peak_delta": rss}
+
+    sample = min(employees, naive_sample)
+    log(f"  launch: naive baseline, {sample:,} rows one by one …")
+    made, seconds, rss = timed(lambda: naive_launch(naive_cycle, org["root_path"], sample))
+    if made != sample or appraisal_count(naive_cycle) != sample:
+        raise BenchError(f"naive launch created {made} appraisals, expected {sample}")
+    naive = {"created": made, "seconds": seconds, "rss_peak_delta": rss}
+
+    log("  launch: tracemalloc passes (naive, then bulk again after deleting its rows) …")
+    delete_appraisals(naive_cycle)
+    _, naive["tracemalloc_peak"] = traced(lambda: naive_launch(naive_cycle, org["root_path"], sample))
+    delete_appraisals(naive_cycle)
+    delete_appraisals(main_cycle)
+    created, bulk["tracemalloc_peak"] = traced(lambda: fire_launch(actor, main_cycle))
+    if created != employees:
+        raise BenchError(f"launch (tracemalloc pass) created {created}, expected {employees}")
+    _, relaunch["tracemalloc_peak"] = traced(lambda: fire_launch(actor, main_cycle))
+    analyze("appraisals")
+
+    for r in (bulk, relaunch, naive):
+        r["rows_per_second"] = r["created"] / r["seconds"] if r["created"] else None
+    bulk_row = bulk["seconds"] / employees
+    naive_row = naive["seconds"] / sample
+    return {
+        "cycle_id": main_cycle,
+        "bulk": bulk,
+        "relaunch": relaunch,
+        "naive": naive,
+        "naive_extrapolated_seconds": naive_row * employees,
+        "naive_extrapolated_tracemalloc_peak": naive["tracemalloc_peak"] / sample * employees,
+        "ratio_time_per_row": bulk_row / naive_row,
+        "speedup": naive_row / bulk_row,
+        "ratio_tracemalloc_per_row": (bulk["tracemalloc_peak"] / employees)
+        / (naive["tracemalloc_peak"] / sample),
+    }
+
+
+# --------------------------------------------------------------------------- benchmark 2: dashboards
+
+
+def add_cycles(org: dict, target: int, employees: int, log: Callable[[str], None]) -> dict:
+    """Launch extra cycles over the same employees until there are ``target`` appraisals."""
+    actor = hr_actor(org["root_path"])
+    have = appraisal_count()
+    extra = max(0, math.ceil((target - have) / employees))
+    started = time.perf_counter()
+    for k in range(extra):
+        cycle_id = make_cycle(org["root_id"], f"Bench extra {k + 1}")
+        fire_launch(actor, cycle_id)
+        log(f"  extra cycle {k + 1}/{extra}: {appraisal_count():,} appraisals")
+    return {"extra_cycles": extra, "seconds": time.perf_counter() - started, "appraisals": appraisal_count()}
+
+
+def spread(now: datetime) -> None:
+    """Spread appraisals over states, due dates and ages with one set-based UPDATE.
+
+    Offsets are whole days plus 6 hours, so no value sits on a bucket edge while the run lasts.
+    """
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal
+
+    t = Appraisal.__table__
+    due = case(
+        *[(t.c.id % 61 == k, literal(now + timedelta(days=k - 40, hours=6), DateTime)) for k in range(1, 61)],
+        else_=literal(None, DateTime),
+    )
+    entered = case(
+        *[(t.c.id % 45 == k, literal(now - timedelta(days=k, hours=6), DateTime)) for k in range(1, 45)],
+        else_=literal(now - timedelta(hours=6), DateTime),
+    )
+    state = case(*[(t.c.id % 20 == k, s) for k, s in enumerate(STATE_SLOTS)], else_="plan_drafted")
+    db.session.remove()
+    with db.engine.begin() as conn:
+        conn.execute(update(t).values(state=state, due_at=due, state_entered_at=entered))
+
+
+def _comparable(result: dict) -> dict:
+    return {
+        "total": result["total"],
+        "open": result["open"],
+        "overdue": result["overdue"],
+        "by_state": {k: v for k, v in result["by_state"].items() if v},
+        "ageing_days": dict(result["ageing_days"]),
+        "by_unit": {
+            r["unit_id"]: ({k: v for k, v in r["states"].items() if v}, r["overdue"])
+            for r in result["by_unit"]
+        },
+    }
+
+
+def service_summary(actor) -> dict:
+    from workflow_app.extensions import db
+    from workflow_app.services import monitoring
+
+    db.session.remove()
+    result = monitoring.summary(actor, {})
+    db.session.remove()
+    return result
+
+
+def service_stuck(actor) -> tuple[list[int], int]:
+    from workflow_app.extensions import db
+    from workflow_app.services import monitoring
+
+    db.session.remove()
+    rows, total, _ = monitoring.stuck(actor, {}, 1, PER_PAGE)
+    page = []
+    for row in rows:  # what the API does with each row
+        monitoring.holder_of(row)
+        page.append(row.id)
+    db.session.remove()
+    return page, total
+
+
+def _load_all(root_path: str) -> list:
+    from workflow_app.extensions import db
+    from workflow_app.models import Appraisal, Unit
+
+    return db.session.scalars(
+        select(Appraisal)
+        .join(Unit, Unit.id == Appraisal.unit_id)
+        .where(Unit.path.startswith(root_path, autoescape=True))
+    ).all()
+
+
+def naive_summary(root_path: str) -> dict:
+    """Baseline: load every appraisal in scope with the ORM and count in Python."""
+    from state_machines import APPRAISAL
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.services.monitoring import AGEING_BUCKETS
+
+    db.session.remove()
+    now = utcnow()
+    open_states = set(APPRAISAL.open_states)
+    totals: Counter = Counter()
+    units: dict[int, dict] = {}
+    ageing = {label: 0 for _, label in AGEING_BUCKETS} | {">30": 0}
+    overdue = 0
+    for a in _load_all(root_path):
+        totals[a.state] += 1
+        row = units.setdefault(
+            a.unit_id, {"unit_id": a.unit_id, "unit": a.unit.name, "states": Counter(), "overdue": 0}
+        )
+        row["states"][a.state] += 1
+        if a.state not in open_states:
+            continue
+        if a.due_at is not None and a.due_at < now:
+            overdue += 1
+            row["overdue"] += 1
+        age = a.state_entered_at or now
+        for days, label in AGEING_BUCKETS:
+            if age >= now - timedelta(days=days):
+                ageing[label] += 1
+                break
+        else:
+            ageing[">30"] += 1
+    db.session.remove()
+    return {
+        "total": sum(totals.values()),
+        "open": sum(n for s, n in totals.items() if s in open_states),
+        "overdue": overdue,
+        "by_state": dict(totals),
+        "ageing_days": ageing,
+        "by_unit": sorted(units.values(), key=lambda r: r["unit"]),
+    }
+
+
+def naive_stuck(root_path: str, idle_days: int) -> tuple[list[int], int]:
+    """Baseline: load every appraisal in scope, filter and sort in Python, then take page 1."""
+    from state_machines import APPRAISAL
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.services import monitoring
+
+    db.session.remove()
+    now = utcnow()
+    cutoff = now - timedelta(days=idle_days)
+    open_states = set(APPRAISAL.open_states)
+    hits = [
+        a
+        for a in _load_all(root_path)
+        if a.state in open_states
+        and ((a.due_at is not None and a.due_at < now) or a.state_entered_at < cutoff)
+    ]
+    hits.sort(key=lambda a: (a.due_at or a.state_entered_at, a.id))
+    page = hits[:PER_PAGE]
+    for a in page:
+        monitoring.holder_of(a)
+    db.session.remove()
+    return [a.id for a in page], len(hits)
+
+
+def _repeat(fn: Callable[[], Any], times: int) -> tuple[Any, dict]:
+    result, runs, rss = None, [], 0
+    for _ in range(times):
+        result, seconds, grew = timed(fn)
+        runs.append(seconds)
+        rss = max(rss, grew)
+    stats = {"runs": runs, "seconds": statistics.median(runs), "best": min(runs), "rss_peak_delta": rss}
+    return result, stats
+
+
+def bench_dashboards(org: dict, repeat: int, log: Callable[[str], None]) -> dict:
+    from flask import current_app
+
+    from workflow_app.clock import utcnow
+
+    actor = hr_actor(org["root_path"])
+    log("  dashboards: spreading appraisals over states, due dates and ages …")
+    _, spread_seconds, _ = timed(lambda: spread(utcnow()))
+    analyze("appraisals")
+    rows = appraisal_count()
+    idle_days = current_app.config["STUCK_AFTER_DAYS"]
+
+    log(f"  dashboards: monitoring.summary over {rows:,} appraisals ×{repeat} …")
+    summary, s_stats = _repeat(lambda: service_summary(actor), repeat)
+    _, s_stats["tracemalloc_peak"] = traced(lambda: service_summary(actor))
+    log(f"  dashboards: monitoring.stuck (page 1 of {PER_PAGE}) ×{repeat} …")
+    stuck, k_stats = _repeat(lambda: service_stuck(actor), repeat)
+    _, k_stats["tracemalloc_peak"] = traced(lambda: service_stuck(actor))
+
+    log("  dashboards: naive summary (ORM load + Python counting) …")
+    n_summary, seconds, rss = timed(lambda: naive_summary(org["root_path"]))
+    ns_stats = {"seconds": seconds, "rss_peak_delta": rss}
+    _, ns_stats["tracemalloc_peak"] = traced(lambda: naive_summary(org["root_path"]))
+    log("  dashboards: naive stuck (ORM load + Python filter/sort) …")
+    n_stuck, seconds, rss = timed(lambda: naive_stuck(org["root_path"], idle_days))
+    nk_stats = {"seconds": seconds, "rss_peak_delta": rss}
+    _, nk_stats["tracemalloc_peak"] = traced(lambda: naive_stuck(org["root_path"], idle_days))
+
+    if _comparable(summary) != _comparable(n_summary):
+        raise BenchError("monitoring.summary disagrees with the naive count on the same data")
+    if stuck != n_stuck:
+        raise BenchError(f"monitoring.stuck disagrees with the naive filter: {stuck[1]} vs {n_stuck[1]} rows")
+
+    return {
+        "appraisals": rows,
+        "spread_seconds": spread_seconds,
+        "summary": {
+            "total": summary["total"],
+            "open": summary["open"],
+            "overdue": summary["overdue"],
+            "by_state": summary["by_state"],
+            "ageing_days": summary["ageing_days"],
+            "units": len(summary["by_unit"]),
+            "service": s_stats,
+            "naive": ns_stats,
+            "ratio_time": s_stats["seconds"] / ns_stats["seconds"],
+            "ratio_tracemalloc": s_stats["tracemalloc_peak"] / ns_stats["tracemalloc_peak"],
+        },
+        "stuck": {
+            "total": stuck[1],
+            "page_size": len(stuck[0]),
+            "idle_days": idle_days,
+            "service": k_stats,
+            "naive": nk_stats,
+            "ratio_time": k_stats["seconds"] / nk_stats["seconds"],
+            "ratio_tracemalloc": k_stats["tracemalloc_peak"] / nk_stats["tracemalloc_peak"],
+        },
+    }
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def machine_info() -> dict:
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_physical": psutil.cpu_count(logical=False),
+        "cpu_model": model,
+        "memory_total": psutil.virtual_memory().total,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "sqlalchemy": sqlalchemy.__version__,
+    }
+
+
+def run(
+    db_kind: str = "sqlite",
+    employees: int = DEFAULT_EMPLOYEES,
+    appraisals: int | None = None,
+    naive_sample: int = DEFAULT_NAIVE_SAMPLE,
+    repeat: int = 3,
+    opd: int = 30,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Run both benchmarks in a fresh database and return the results (see ``--json``)."""
+    from workflow_app import create_app
+    from workflow_app.extensions import db
+
+    with tempfile.TemporaryDirectory(prefix="kinerja-bench-") as workdir:
+        url = database_url(db_kind, workdir)
+        if db_kind == "postgresql":
+            ensure_pg_database(url)
+        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "", "OUTBOX_KICK": False})
+        with app.app_context():
+            try:
+                results: dict = {
+                    "meta": {
+                        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+                        "command": None,
+                        "machine": machine_info(),
+                        "db": {
+                            "dialect": db.engine.dialect.name,
+                            "driver": db.engine.dialect.driver,
+                            "version": server_version(),
+                            "url": make_url(url).render_as_string(hide_password=True),
+                        },
+                        "employees": employees,
+                        "naive_sample": min(employees, naive_sample),
+                        "repeat": repeat,
+                    }
+                }
+                log(f"setup: migrations, org chart and {employees:,} employees ({db.engine.dialect.name}) …")
+                started = time.perf_counter()
+                reset_schema()
+                org = build_org(employees, opd=opd)
+                analyze("units", "employees")
+                results["setup"] = {**org, "seconds": time.perf_counter() - started}
+                log("benchmark 1: launch")
+                results["launch"] = bench_launch(org, employees, naive_sample, log)
+                if appraisals and appraisals > appraisal_count():
+                    log(f"adding cycles to reach {appraisals:,} appraisals …")
+                    results["extra"] = add_cycles(org, appraisals, employees, log)
+                log("benchmark 2: dashboards")
+                results["dashboards"] = bench_dashboards(org, repeat, log)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    return results
+
+
+def _mib(n: float | None) -> str:
+    return "-" if n is None else f"{n / 2**20:,.1f} MiB"
+
+
+def report(r: dict) -> str:
+    meta, launch, dash = r["meta"], r["launch"], r["dashboards"]
+    m = meta["machine"]
+    lines = [
+        "",
+        f"Kinerja benchmarks — {meta['date']}",
+        f"  db: {meta['db']['version']} ({meta['db']['dialect']}+{meta['db']['driver']});"
+        f" python {m['python']}; SQLAlchemy {m['sqlalchemy']}",
+        f"  machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_total'] / 2**30:.1f} GiB RAM",
+        f"  setup: {r['setup']['units']} units, {meta['employees']:,} active + "
+        f"{r['setup']['employees_inactive']:,} inactive employees in {r['setup']['seconds']:.1f} s (not measured)",
+        "",
+        f"{'benchmark':<50}{'rows':>11}{'seconds':>10}{'rows/s':>12}{'tracemalloc':>14}{'RSS Δ':>14}",
+    ]
+
+    def line(name: str, rows: int, x: dict) -> None:
+        per = f"{rows / x['seconds']:,.0f}" if rows and x["seconds"] else "-"
+        lines.append(
+            f"{name:<50}{rows:>11,}{x['seconds']:>10.3f}{per:>12}"
+            f"{_mib(x.get('tracemalloc_peak')):>14}{_mib(x.get('rss_peak_delta')):>14}"
+        )
+
+    line("launch: bulk INSERT … SELECT", launch["bulk"]["created"], launch["bulk"])
+    line("launch: relaunch (idempotent, 0 new)", 0, launch["relaunch"])
+    line("launch: naive add+flush per row", launch["naive"]["created"], launch["naive"])
+    lines.append(
+        f"  → per-row cost bulk/naive = {launch['ratio_time_per_row']:.4f} ({launch['speedup']:,.0f}× faster);"
+        f" memory per row bulk/naive = {launch['ratio_tracemalloc_per_row']:.4f}"
+    )
+    lines.append(
+        f"  → naive extrapolated to {meta['employees']:,} rows: {launch['naive_extrapolated_seconds']:,.1f} s,"
+        f" {_mib(launch['naive_extrapolated_tracemalloc_peak'])} traced"
+    )
+    if "extra" in r:
+        e = r["extra"]
+        lines.append(
+            f"  (+{e['extra_cycles']} extra cycles launched in {e['seconds']:.1f} s → {e['appraisals']:,} appraisals)"
+        )
+    n = dash["appraisals"]
+    for key, label in (("summary", "summary"), ("stuck", f"stuck (page 1 of {PER_PAGE})")):
+        d = dash[key]
+        line(f"dashboard {label}: service (median)", n, d["service"])
+        line(f"dashboard {label}: naive ORM+Python", n, d["naive"])
+        lines.append(
+            f"  → time service/naive = {d['ratio_time']:.4f} ({1 / d['ratio_time']:,.1f}× faster);"
+            f" traced memory service/naive = {d['ratio_tracemalloc']:.5f}"
+        )
+    s = dash["summary"]
+    lines.append(
+        f"  summary: total {s['total']:,}, open {s['open']:,}, overdue {s['overdue']:,}, {s['units']} units;"
+        f" stuck total {dash['stuck']['total']:,} (service and naive agree)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--employees", type=int, default=None, help=f"active employees (default {DEFAULT_EMPLOYEES:,})"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EMPLOYEES:,} employees, a smoke run")
+    parser.add_argument(
+        "--appraisals", type=int, default=None, help="launch extra cycles until the dashboards see this many"
+    )
+    parser.add_argument("--naive-sample", type=int, default=None, help="rows for the naive launch baseline")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each dashboard query (median reported)"
+    )
+    parser.add_argument(
+        "--opd", type=int, default=30, help="OPDs under the province (4 bidang × 3 seksi each)"
+    )
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    args = parser.parse_args(argv)
+    employees = args.employees or (QUICK_EMPLOYEES if args.quick else DEFAULT_EMPLOYEES)
+    sample = args.naive_sample or (QUICK_NAIVE_SAMPLE if args.quick else DEFAULT_NAIVE_SAMPLE)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        results = run(args.db, employees, args.appraisals, sample, max(1, args.repeat), args.opd, log)
+    except Exception:  # noqa: BLE001 - report any failure and exit non-zero
+        traceback.print_exc()
+        return 1
+    results["meta"]["command"] = " ".join(
+        ["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]
+    )
+    print(report(results))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2, default=str)
+        print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
