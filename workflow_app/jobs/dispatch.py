@@ -1,20 +1,27 @@
 """After-commit fast path: hand the new outbox rows to RQ right away.
 
 If Redis is down the transition has already committed; the scheduler's periodic relay
-delivers the outbox rows later, so nothing is lost.
+delivers the outbox rows later, so nothing is lost. After a failure the fast path is skipped
+for ``KICK_BACKOFF_SECONDS`` so that requests do not each wait for Redis's connect timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app
 
 log = logging.getLogger(__name__)
+KICK_BACKOFF_SECONDS = 15.0
+_skip_until = 0.0
 
 
 def kick() -> None:
+    global _skip_until
     if not current_app.config.get("REDIS_URL") or current_app.config.get("OUTBOX_KICK") is False:
+        return
+    if time.monotonic() < _skip_until:
         return
     try:
         from workflow_app.jobs.outbox import relay
@@ -24,4 +31,5 @@ def kick() -> None:
         from workflow_app.extensions import db
 
         db.session.rollback()
+        _skip_until = time.monotonic() + KICK_BACKOFF_SECONDS
         log.warning("outbox kick failed (%s); the periodic relay will deliver", exc)
