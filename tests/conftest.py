@@ -118,7 +118,9 @@ def client(app):
 
 @pytest.fixture
 def org(app):
-    return factories.Org()
+    org = factories.Org()
+    db.session.commit()  # into the test's outer transaction: a request's rollback keeps it
+    return org
 
 
 class Api:

@@ -102,7 +102,7 @@ def test_full_lifecycle_with_training(api, org):
         "close",
     ]
     assert history[0]["prev_hash"] == "0" * 64
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(history, history[1:]))
+    assert all(b["prev_hash"] == a["hash"] for a, b in zip(history, history[1:], strict=False))
     assert verify_chain("appraisal", aid) == []
 
 

@@ -129,6 +129,8 @@ def problem_response(problem: Problem):
     response.mimetype = PROBLEM_MIME
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="kinerja"'
+    if problem.status == 429 and problem.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(problem.extra["retry_after"])
     return response
 
 

@@ -37,7 +37,7 @@ def _scope_unit(actor: Actor, unit_id: int) -> Unit:
 
 def validate_dates(data: dict) -> None:
     errors = {}
-    for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:]):
+    for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:], strict=False):
         if data[earlier] > data[later]:
             errors[later] = [f"Must not be before {earlier}."]
     if data["period_end"] < data["period_start"]:

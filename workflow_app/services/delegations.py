@@ -13,9 +13,9 @@ from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Employee, Unit, User
 from workflow_app.services import audit
-from workflow_app.services.sla import local_date
 from workflow_app.services.access import Actor, appraisal_relations
 from workflow_app.services.appraisals import _flush
+from workflow_app.services.sla import local_date
 
 
 def _employee(employee_id: int, field: str) -> Employee:
