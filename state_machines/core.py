@@ -172,11 +172,7 @@ class WorkflowDefinition:
         )
         text = graph.get_graph().draw(None)
         # Drop the run-time highlighting classes: the diagram documents the definition only.
-        lines = [
-            ln
-            for ln in text.splitlines()
-            if not ln.strip().startswith(("classDef ", "Class "))
-        ]
+        lines = [ln for ln in text.splitlines() if not ln.strip().startswith(("classDef ", "Class "))]
         for state in self.terminal_states:
             lines.append(f"  {state} --> [*]")
         return "\n".join(lines).rstrip() + "\n"

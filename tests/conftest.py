@@ -192,7 +192,9 @@ class SmtpSink:
         from email import policy
         from email.parser import BytesParser
 
-        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content))
+        self.messages.append(
+            BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
+        )
         return "250 OK"
 
     def start(self):

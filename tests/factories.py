@@ -44,7 +44,9 @@ def employee(name: str, unit: Unit, superior: Employee | None = None, **kw) -> E
 def user(username: str, employee: Employee | None = None, roles=(), password: str = PASSWORD) -> User:
     if password not in _hash_cache:
         _hash_cache[password] = hash_password(password)
-    u = User(username=username, password_hash=_hash_cache[password], employee_id=employee.id if employee else None)
+    u = User(
+        username=username, password_hash=_hash_cache[password], employee_id=employee.id if employee else None
+    )
     for role, scope in roles:
         u.roles.append(RoleAssignment(role=role, unit_id=scope.id))
     db.session.add(u)

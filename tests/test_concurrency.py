@@ -34,9 +34,13 @@ def _prepare(app):
 def _counts(aid):
     db.session.expire_all()
     logs = db.session.scalar(
-        select(func.count()).select_from(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.entity == "appraisal")
+        select(func.count())
+        .select_from(TransitionLog)
+        .where(TransitionLog.entity_id == aid, TransitionLog.entity == "appraisal")
     )
-    outbox = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == "appraisal.transitioned"))
+    outbox = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == "appraisal.transitioned")
+    )
     db.session.rollback()  # end the read transaction (on SQLite it holds the write lock)
     return logs, outbox
 
@@ -58,9 +62,9 @@ def test_concurrent_requests_exactly_one_wins(committing_app):
         )
         results.append((event, r.status_code, r.get_json()))
 
-    threads = [
-        threading.Thread(target=act, args=("approve_plan", {})) for _ in range(3)
-    ] + [threading.Thread(target=act, args=("return_plan", {"comment": "Perbaiki target"})) for _ in range(3)]
+    threads = [threading.Thread(target=act, args=("approve_plan", {})) for _ in range(3)] + [
+        threading.Thread(target=act, args=("return_plan", {"comment": "Perbaiki target"})) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

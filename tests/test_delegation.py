@@ -16,7 +16,11 @@ from workflow_app.models import Appraisal, Notification, TransitionLog
 def submitted(api, org):
     cycle, _ = launch(api, org)
     aid = staff_appraisal(org, cycle)
-    api.put(f"/api/v1/appraisals/{aid}/plan", org.u_staff, json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]))
+    api.put(
+        f"/api/v1/appraisals/{aid}/plan",
+        org.u_staff,
+        json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]),
+    )
     assert api.fire(aid, "submit_plan", org.u_staff).status_code == 200
     return cycle, aid
 
@@ -118,8 +122,12 @@ def test_reassignment_by_hr_is_audited_and_notifies_both_assessors(api, org, smt
 
 def test_bulk_reassignment_applies_each_item_whole(api, org):
     cycle, aid = submitted(api, org)
-    peer_aid = db.session.scalar(select(Appraisal.id).where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == org.peer.id))
-    kabid_aid = db.session.scalar(select(Appraisal.id).where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == org.kabid.id))
+    peer_aid = db.session.scalar(
+        select(Appraisal.id).where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == org.peer.id)
+    )
+    kabid_aid = db.session.scalar(
+        select(Appraisal.id).where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == org.kabid.id)
+    )
     body = {"ids": [aid, peer_aid, kabid_aid], "assessor_id": org.kabid.id, "reason": "Reorganisasi"}
     r = api.post("/api/v1/appraisals/bulk-reassign", org.u_hr, json={**body, "dry_run": True})
     assert r.status_code == 200 and r.get_json()["applied"] == 2  # kabid cannot assess himself

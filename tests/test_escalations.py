@@ -46,7 +46,11 @@ def submitted(app, org):
 
 
 def kinds(user):
-    return list(db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def sweep_at(moment: datetime) -> dict:
@@ -129,7 +133,10 @@ def test_leave_pauses_the_clock(api, org, submitted):
     leave_id = api.get(f"/api/v1/employees/{org.kasi.id}/leave", org.u_hr).get_json()[0]["id"]
     with time_machine.travel(wita(2027, 1, 8, 9), tick=False):
         api.tokens.clear()
-        assert api.call("DELETE", f"/api/v1/employees/{org.kasi.id}/leave/{leave_id}", org.u_hr).status_code == 204
+        assert (
+            api.call("DELETE", f"/api/v1/employees/{org.kasi.id}/leave/{leave_id}", org.u_hr).status_code
+            == 204
+        )
     assert db.session.get(Appraisal, submitted).due_at == end_of_local_day(date(2026, 12, 31), "WITA")
 
 
@@ -137,7 +144,9 @@ def test_leave_is_recorded_by_hr_only(api, org, submitted):
     body = {"start_date": "2026-12-28", "end_date": "2026-12-30"}
     with time_machine.travel(wita(2026, 12, 23, 9), tick=False):
         assert api.post(f"/api/v1/employees/{org.kasi.id}/leave", org.u_kasi, json=body).status_code == 403
-        assert api.post(f"/api/v1/employees/{org.kasi.id}/leave", org.u_outsider, json=body).status_code == 404
+        assert (
+            api.post(f"/api/v1/employees/{org.kasi.id}/leave", org.u_outsider, json=body).status_code == 404
+        )
         bad = {"start_date": "2026-12-30", "end_date": "2026-12-28"}
         assert api.post(f"/api/v1/employees/{org.kasi.id}/leave", org.u_hr, json=bad).status_code == 422
 

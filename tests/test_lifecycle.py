@@ -38,7 +38,9 @@ def drive_to_final_review(api, org, aid):
     assert r.status_code == 200, r.get_json()
     detail = r.get_json()
     items = [{"item_id": i["id"], "realisation": "6 laporan"} for i in detail["plan_items"]]
-    r = api.put(f"/api/v1/appraisals/{aid}/progress", org.u_staff, json={"version": detail["version"], "items": items})
+    r = api.put(
+        f"/api/v1/appraisals/{aid}/progress", org.u_staff, json={"version": detail["version"], "items": items}
+    )
     assert r.status_code == 200, r.get_json()
     r = api.fire(aid, "complete_midyear_review", org.u_kasi, feedback="Sesuai rencana")
     assert r.status_code == 200, r.get_json()
@@ -47,7 +49,9 @@ def drive_to_final_review(api, org, aid):
         {"item_id": i["id"], "realisation": "12 laporan", "evidence": ["https://arsip.example.go.id/1"]}
         for i in detail["plan_items"]
     ]
-    r = api.put(f"/api/v1/appraisals/{aid}/progress", org.u_staff, json={"version": detail["version"], "items": items})
+    r = api.put(
+        f"/api/v1/appraisals/{aid}/progress", org.u_staff, json={"version": detail["version"], "items": items}
+    )
     assert r.status_code == 200, r.get_json()
 
 
@@ -59,7 +63,12 @@ def test_full_lifecycle_with_training(api, org):
 
     drive_to_final_review(api, org, aid)
     r = api.fire(
-        aid, "score", org.u_kasi, rating_hasil_kerja="di_bawah", rating_perilaku="sesuai", justification="Target tidak tercapai"
+        aid,
+        "score",
+        org.u_kasi,
+        rating_hasil_kerja="di_bawah",
+        rating_perilaku="sesuai",
+        justification="Target tidak tercapai",
     )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["predikat"] == "butuh_perbaikan"
@@ -70,7 +79,12 @@ def test_full_lifecycle_with_training(api, org):
     assert "predikat" in r.get_json()["errors"]
 
     due = (utcnow() + timedelta(days=60)).date().isoformat()
-    r = api.fire(aid, "assign_training", org.u_kasi, trainings=[{"competency": "Manajemen Data", "hours_jp": 20, "due_date": due}])
+    r = api.fire(
+        aid,
+        "assign_training",
+        org.u_kasi,
+        trainings=[{"competency": "Manajemen Data", "hours_jp": 20, "due_date": due}],
+    )
     assert r.status_code == 200, r.get_json()
     detail = r.get_json()
     assert detail["state"] == "training_assigned"
@@ -110,7 +124,14 @@ def test_lifecycle_through_objection(api, org):
     cycle, _ = launch(api, org)
     aid = staff_appraisal(org, cycle)
     drive_to_final_review(api, org, aid)
-    r = api.fire(aid, "score", org.u_kasi, rating_hasil_kerja="sesuai", rating_perilaku="di_bawah", justification="Sering terlambat")
+    r = api.fire(
+        aid,
+        "score",
+        org.u_kasi,
+        rating_hasil_kerja="sesuai",
+        rating_perilaku="di_bawah",
+        justification="Sering terlambat",
+    )
     assert r.get_json()["predikat"] == "kurang"
 
     r = api.fire(aid, "file_objection", org.u_staff, reason="Keterlambatan karena tugas luar kantor")
@@ -146,7 +167,10 @@ def test_close_waits_for_objection_window(api, org):
     cycle, _ = launch(api, org)
     aid = staff_appraisal(org, cycle)
     drive_to_final_review(api, org, aid)
-    assert api.fire(aid, "score", org.u_kasi, rating_hasil_kerja="sesuai", rating_perilaku="sesuai").status_code == 200
+    assert (
+        api.fire(aid, "score", org.u_kasi, rating_hasil_kerja="sesuai", rating_perilaku="sesuai").status_code
+        == 200
+    )
     assert api.fire(aid, "give_feedback", org.u_kasi, feedback="Baik").status_code == 200
     r = api.fire(aid, "close", org.u_hr)
     assert r.status_code == 422 and "objection" in r.get_json()["errors"]

@@ -16,7 +16,11 @@ from workflow_app.notifications.service import send_digest, send_email
 
 
 def kinds_for(user) -> list[str]:
-    return list(db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def new_kinds(user, before: list[str]) -> list[str]:
@@ -59,7 +63,11 @@ def test_cycle_launch_notifies_every_employee_in_app(api, org, smtp):
         assert kinds_for(u) == ["cycle_launched"]
     assert kinds_for(org.u_outsider) == []  # outside the cycle's unit scope
     # Launching again creates no appraisals and no second notification.
-    r = api.post(f"/api/v1/cycles/{cycle.id}/events/launch", org.u_hr, json={"version": api.get(f"/api/v1/cycles/{cycle.id}", org.u_hr).get_json()["version"]})
+    r = api.post(
+        f"/api/v1/cycles/{cycle.id}/events/launch",
+        org.u_hr,
+        json={"version": api.get(f"/api/v1/cycles/{cycle.id}", org.u_hr).get_json()["version"]},
+    )
     assert r.get_json()["result"]["created"] == 0
     drain()
     assert kinds_for(org.u_staff) == ["cycle_launched"]
@@ -76,34 +84,92 @@ def test_every_row_of_the_notification_table(api, org, launched, smtp):
     api.put(f"/api/v1/appraisals/{aid}/plan", staff, json=factories.plan_body(v))
     step(api, org, aid, "submit_plan", staff, {kasi: ["plan_submitted"], staff: []}, smtp)
     assert smtp.to(kasi.employee.email)[-1]["Subject"].startswith("SKP Staf Pelaksana menunggu")
-    step(api, org, aid, "return_plan", kasi, {staff: ["plan_returned"], kasi: []}, smtp, comment="Lengkapi target")
+    step(
+        api,
+        org,
+        aid,
+        "return_plan",
+        kasi,
+        {staff: ["plan_returned"], kasi: []},
+        smtp,
+        comment="Lengkapi target",
+    )
     step(api, org, aid, "submit_plan", staff, {kasi: ["plan_submitted"]}, smtp)
     step(api, org, aid, "approve_plan", kasi, {staff: ["plan_approved"]}, smtp)
-    step(api, org, aid, "revise_plan", org.u_hr, {staff: ["plan_revision"], kasi: ["plan_revision"]}, smtp, reason="Mutasi jabatan")
+    step(
+        api,
+        org,
+        aid,
+        "revise_plan",
+        org.u_hr,
+        {staff: ["plan_revision"], kasi: ["plan_revision"]},
+        smtp,
+        reason="Mutasi jabatan",
+    )
     step(api, org, aid, "submit_plan", staff, {kasi: ["plan_submitted"]}, smtp)
     step(api, org, aid, "approve_plan", kasi, {staff: ["plan_approved"]}, smtp)
-    step(api, org, aid, "open_midyear_review", org.u_hr, {staff: ["midyear_opened"], kasi: ["midyear_opened"]}, smtp)
+    step(
+        api,
+        org,
+        aid,
+        "open_midyear_review",
+        org.u_hr,
+        {staff: ["midyear_opened"], kasi: ["midyear_opened"]},
+        smtp,
+    )
     detail = api.appraisal(aid, staff)
     items = [{"item_id": i["id"], "realisation": "6"} for i in detail["plan_items"]]
     api.put(f"/api/v1/appraisals/{aid}/progress", staff, json={"version": detail["version"], "items": items})
-    step(api, org, aid, "complete_midyear_review", kasi, {staff: ["midyear_completed"]}, smtp, feedback="Baik")
+    step(
+        api, org, aid, "complete_midyear_review", kasi, {staff: ["midyear_completed"]}, smtp, feedback="Baik"
+    )
     detail = api.appraisal(aid, staff)
     items = [{"item_id": i["id"], "realisation": "12"} for i in detail["plan_items"]]
     api.put(f"/api/v1/appraisals/{aid}/progress", staff, json={"version": detail["version"], "items": items})
     step(
-        api, org, aid, "score", kasi, {staff: ["scored"]}, smtp,
-        rating_hasil_kerja="di_bawah", rating_perilaku="di_bawah", justification="Banyak target tidak tercapai",
+        api,
+        org,
+        aid,
+        "score",
+        kasi,
+        {staff: ["scored"]},
+        smtp,
+        rating_hasil_kerja="di_bawah",
+        rating_perilaku="di_bawah",
+        justification="Banyak target tidak tercapai",
     )
     assert "Sangat Kurang" in smtp.to(staff.employee.email)[-1]["Subject"]
-    step(api, org, aid, "file_objection", staff, {kabid: ["objection_filed"], kasi: []}, smtp, reason="Beban kerja tambahan")
     step(
-        api, org, aid, "resolve_objection", kabid, {staff: ["objection_resolved"], kasi: ["objection_resolved"]}, smtp,
-        decision="upheld", reasoning="Bukti tidak cukup",
+        api,
+        org,
+        aid,
+        "file_objection",
+        staff,
+        {kabid: ["objection_filed"], kasi: []},
+        smtp,
+        reason="Beban kerja tambahan",
+    )
+    step(
+        api,
+        org,
+        aid,
+        "resolve_objection",
+        kabid,
+        {staff: ["objection_resolved"], kasi: ["objection_resolved"]},
+        smtp,
+        decision="upheld",
+        reasoning="Bukti tidak cukup",
     )
     step(api, org, aid, "give_feedback", kasi, {staff: ["feedback_given"]}, smtp, feedback="Ikuti pelatihan")
     due = (utcnow() + timedelta(days=30)).date().isoformat()
     step(
-        api, org, aid, "assign_training", kasi, {staff: ["training_assigned"]}, smtp,
+        api,
+        org,
+        aid,
+        "assign_training",
+        kasi,
+        {staff: ["training_assigned"]},
+        smtp,
         trainings=[{"competency": "Perencanaan", "hours_jp": 20, "due_date": due}],
     )
     detail = api.appraisal(aid, staff)
@@ -113,10 +179,36 @@ def test_every_row_of_the_notification_table(api, org, launched, smtp):
         json={"version": detail["version"], "status": "completed"},
     )
     step(api, org, aid, "close", org.u_hr, {staff: ["closed"]}, smtp)
-    step(api, org, aid, "reopen", org.u_hr, {staff: ["reopened"], kasi: ["reopened"]}, smtp, reason="Koreksi", due_date=due)
-    step(api, org, aid, "cancel", org.u_hr, {staff: ["cancelled"], kasi: ["cancelled"]}, smtp, reason="Pensiun")
-    fired = {"submit_plan", "return_plan", "approve_plan", "revise_plan", "open_midyear_review", "complete_midyear_review",
-             "score", "file_objection", "resolve_objection", "give_feedback", "assign_training", "close", "reopen", "cancel"}
+    step(
+        api,
+        org,
+        aid,
+        "reopen",
+        org.u_hr,
+        {staff: ["reopened"], kasi: ["reopened"]},
+        smtp,
+        reason="Koreksi",
+        due_date=due,
+    )
+    step(
+        api, org, aid, "cancel", org.u_hr, {staff: ["cancelled"], kasi: ["cancelled"]}, smtp, reason="Pensiun"
+    )
+    fired = {
+        "submit_plan",
+        "return_plan",
+        "approve_plan",
+        "revise_plan",
+        "open_midyear_review",
+        "complete_midyear_review",
+        "score",
+        "file_objection",
+        "resolve_objection",
+        "give_feedback",
+        "assign_training",
+        "close",
+        "reopen",
+        "cancel",
+    }
     assert fired == set(RULES)  # every row of the table was exercised
 
 
@@ -126,7 +218,11 @@ def test_each_language(api, org, launched, smtp):
     db.session.commit()
     from tests import factories
 
-    api.put(f"/api/v1/appraisals/{aid}/plan", org.u_staff, json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]))
+    api.put(
+        f"/api/v1/appraisals/{aid}/plan",
+        org.u_staff,
+        json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]),
+    )
     api.fire(aid, "submit_plan", org.u_staff)
     api.fire(aid, "return_plan", org.u_kasi, comment="Please add a quality indicator")
     drain()
@@ -163,7 +259,11 @@ def test_replayed_jobs_send_nothing_twice(api, org, launched, smtp):
     _, aid = launched
     from tests import factories
 
-    api.put(f"/api/v1/appraisals/{aid}/plan", org.u_staff, json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]))
+    api.put(
+        f"/api/v1/appraisals/{aid}/plan",
+        org.u_staff,
+        json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]),
+    )
     api.fire(aid, "submit_plan", org.u_staff)
     outbox_id = db.session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))
     drain()
@@ -187,7 +287,11 @@ def test_smtp_down_retries_then_incident_then_retry_action(api, org, launched, s
     saved = base_app.config["EMAIL_MAX_ATTEMPTS"]
     base_app.config["EMAIL_MAX_ATTEMPTS"] = 3
     try:
-        api.put(f"/api/v1/appraisals/{aid}/plan", org.u_staff, json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]))
+        api.put(
+            f"/api/v1/appraisals/{aid}/plan",
+            org.u_staff,
+            json=factories.plan_body(api.appraisal(aid, org.u_staff)["version"]),
+        )
         api.fire(aid, "submit_plan", org.u_staff)
         drain(max_rounds=1)
         n = db.session.scalar(select(Notification).where(Notification.kind == "plan_submitted"))

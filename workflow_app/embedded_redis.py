@@ -59,12 +59,18 @@ def start(data_dir: str | os.PathLike, port: int | None = None, persist: bool = 
     port = port or free_port()
     args = [
         binary,
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(data),
-        "--daemonize", "no",
-        "--protected-mode", "yes",
-        "--logfile", str(data / "redis.log"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(data),
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--logfile",
+        str(data / "redis.log"),
     ]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

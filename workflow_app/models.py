@@ -236,9 +236,7 @@ class PlanItem(db.Model):
     __tablename__ = "plan_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appraisal_id: Mapped[int] = mapped_column(
-        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
-    )
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(10), default="utama")
     leader_rhk: Mapped[str | None] = mapped_column(Text)
@@ -265,9 +263,7 @@ class BehaviourExpectation(db.Model):
     __tablename__ = "behaviour_expectations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appraisal_id: Mapped[int] = mapped_column(
-        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
-    )
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
     value: Mapped[str] = mapped_column(String(30))
     expectation: Mapped[str] = mapped_column(Text)
 
@@ -282,9 +278,7 @@ class TrainingAssignment(db.Model):
     __tablename__ = "training_assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appraisal_id: Mapped[int] = mapped_column(
-        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
-    )
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(200))
     hours_jp: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date)
@@ -306,9 +300,7 @@ class Objection(db.Model):
     __tablename__ = "objections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appraisal_id: Mapped[int] = mapped_column(
-        ForeignKey("appraisals.id", ondelete="CASCADE"), unique=True
-    )
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), unique=True)
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decision: Mapped[str | None] = mapped_column(String(10))
@@ -382,7 +374,9 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
-    appraisal_id: Mapped[int | None] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
+    appraisal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appraisals.id", ondelete="CASCADE"), index=True
+    )
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=True)
     context: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -127,5 +127,3 @@ def bulk_events(data):
         "failed": len(results) - applied,
         "results": [r.__dict__ for r in results],
     }
-
-

@@ -3,9 +3,9 @@
 from flask import g, request
 from flask_smorest import Blueprint
 
+from workflow_app import problems
 from workflow_app.api import authenticate, commit
 from workflow_app.api.schemas import TokenIn, TokenOut
-from workflow_app import problems
 from workflow_app.services import auth, throttle
 
 AUTH_REQUIRED = False

@@ -66,7 +66,9 @@ def list_notifications(query):
         base = base.where(Notification.read_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     unread = db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == me.id, Notification.read_at.is_(None))
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == me.id, Notification.read_at.is_(None))
     )
     page, per_page = query["page"], query["per_page"]
     rows = db.session.scalars(

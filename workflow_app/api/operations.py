@@ -13,7 +13,9 @@ from workflow_app.extensions import db
 from workflow_app.models import Incident, Notification, OutboxMessage, Unit
 from workflow_app.services import appraisals, delegations, leave
 
-blp = Blueprint("operations", __name__, url_prefix="/api/v1", description="Incidents, leave, delegation, reassignment")
+blp = Blueprint(
+    "operations", __name__, url_prefix="/api/v1", description="Incidents, leave, delegation, reassignment"
+)
 
 
 # --- incidents -------------------------------------------------------------------------------
@@ -86,7 +88,15 @@ class LeaveIn(In):
     kind = fields.Str(
         load_default="cuti_tahunan",
         validate=validate.OneOf(
-            ["cuti_tahunan", "cuti_sakit", "cuti_besar", "cuti_melahirkan", "cuti_alasan_penting", "dinas_luar", "lainnya"]
+            [
+                "cuti_tahunan",
+                "cuti_sakit",
+                "cuti_besar",
+                "cuti_melahirkan",
+                "cuti_alasan_penting",
+                "dinas_luar",
+                "lainnya",
+            ]
         ),
     )
     note = Text(allow_none=True)

@@ -21,6 +21,8 @@ from workflow_app.nip import validate_nip
 Text = lambda n=2000, **kw: fields.Str(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  # noqa: E731
 Id = lambda **kw: fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+# Query strings carry text: their ids are parsed from it (``strict`` would refuse every value).
+QueryId = lambda **kw: fields.Int(validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
 
 
 class UTCDateTime(fields.DateTime):
@@ -129,7 +131,7 @@ class EmployeeOut(Schema):
 
 
 class EmployeeQuery(In):
-    unit = Id()
+    unit = QueryId()
     q = fields.Str(validate=validate.Length(max=100))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
@@ -433,11 +435,11 @@ class EmployeePage(PageOut):
 
 
 class AppraisalQuery(In):
-    cycle = Id()
+    cycle = QueryId()
     state = fields.List(fields.Str(validate=validate.OneOf(list(APPRAISAL.states))))
-    unit = Id()
-    assessor = Id()
-    employee = Id()
+    unit = QueryId()
+    assessor = QueryId()
+    employee = QueryId()
     overdue = fields.Bool()
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
@@ -473,8 +475,8 @@ class DefinitionOut(Schema):
 
 
 class MonitoringQuery(In):
-    cycle = Id()
-    unit = Id()
+    cycle = QueryId()
+    unit = QueryId()
 
 
 class StuckQuery(MonitoringQuery):

@@ -112,7 +112,11 @@ def relay(limit: int = 500, min_age_seconds: int = 0) -> dict:
     cutoff = now - timedelta(seconds=min_age_seconds)
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.topic)
-        .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now, OutboxMessage.created_at <= cutoff)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.available_at <= now,
+            OutboxMessage.created_at <= cutoff,
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()

@@ -67,17 +67,26 @@ class Scheduler:
         sent = 0
         for user_id in users:
             if redis.set(f"kinerja:digest:{day}:{user_id}", "1", nx=True, ex=2 * 86400):
-                queue("notifications").enqueue(outbox.send_digest_job, user_id, job_id=f"digest-{day}-{user_id}")
+                queue("notifications").enqueue(
+                    outbox.send_digest_job, user_id, job_id=f"digest-{day}-{user_id}"
+                )
                 sent += 1
         return sent
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        log.info("scheduler %s started (relay every %ss, sweeps every %ss)", self.identity, self.interval, self.sweep_every)
+        log.info(
+            "scheduler %s started (relay every %ss, sweeps every %ss)",
+            self.identity,
+            self.interval,
+            self.sweep_every,
+        )
         while not self.stopping:
             try:
                 result = self.tick()
-                if any(result.get(k) for k in ("sweeps", "digests")) or any((result.get("relayed") or {}).values()):
+                if any(result.get(k) for k in ("sweeps", "digests")) or any(
+                    (result.get("relayed") or {}).values()
+                ):
                     log.info("tick: %s", result)
             except Exception:  # noqa: BLE001 - a failed tick is logged and retried next tick
                 log.exception("scheduler tick failed")

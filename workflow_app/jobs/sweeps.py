@@ -24,7 +24,9 @@ from workflow_app.services.deadlines import calendar_for
 
 log = logging.getLogger(__name__)
 
-HELD_STATES = tuple(s.name for s in APPRAISAL.states.values() if not s.terminal and s.holder not in (None, "system"))
+HELD_STATES = tuple(
+    s.name for s in APPRAISAL.states.values() if not s.terminal and s.holder not in (None, "system")
+)
 
 
 def ladder(cycle: Cycle) -> dict:
@@ -131,7 +133,10 @@ def phase_sweep(now: datetime | None = None) -> dict:
         except problems.Problem:
             db.session.rollback()  # not yet: the window has not opened
     for event, where in (
-        ("open_midyear_review", and_(Appraisal.state == "plan_approved", Cycle.state.in_(("midyear", "assessment")))),
+        (
+            "open_midyear_review",
+            and_(Appraisal.state == "plan_approved", Cycle.state.in_(("midyear", "assessment"))),
+        ),
         (
             "close",
             and_(
@@ -141,7 +146,9 @@ def phase_sweep(now: datetime | None = None) -> dict:
             ),
         ),
     ):
-        ids = db.session.scalars(select(Appraisal.id).join(Cycle, Cycle.id == Appraisal.cycle_id).where(where).limit(2000)).all()
+        ids = db.session.scalars(
+            select(Appraisal.id).join(Cycle, Cycle.id == Appraisal.cycle_id).where(where).limit(2000)
+        ).all()
         for aid in ids:
             a = db.session.scalars(
                 _skip_locked(select(Appraisal).where(Appraisal.id == aid))
@@ -180,7 +187,11 @@ def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
     users = db.session.scalars(
         select(User.id)
         .join(Notification, Notification.user_id == User.id)
-        .where(User.email_digest == "daily", Notification.email_status == "pending", Notification.urgent.is_(False))
+        .where(
+            User.email_digest == "daily",
+            Notification.email_status == "pending",
+            Notification.urgent.is_(False),
+        )
         .distinct()
     ).all()
     db.session.rollback()

@@ -12,12 +12,24 @@ from state_machines import APPRAISAL
 from workflow_app.notifications.catalog import KINDS
 from workflow_app.scoring import PREDIKAT_LABELS
 
-_env_html = Environment(loader=PackageLoader("workflow_app", "templates"), autoescape=select_autoescape(["html"]))
+_env_html = Environment(
+    loader=PackageLoader("workflow_app", "templates"), autoescape=select_autoescape(["html"])
+)
 _env_text = Environment(loader=PackageLoader("workflow_app", "templates"), autoescape=False)
 
 MONTHS_ID = [
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
 ]
 WORDS = {
     "id": {

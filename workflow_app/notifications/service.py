@@ -48,7 +48,9 @@ def hr_user_ids(unit_path: str) -> list[int]:
             select(RoleAssignment.user_id)
             .join(Unit, Unit.id == RoleAssignment.unit_id)
             .join(User, User.id == RoleAssignment.user_id)
-            .where(RoleAssignment.role == "hr", User.active.is_(True), literal(unit_path).startswith(Unit.path))
+            .where(
+                RoleAssignment.role == "hr", User.active.is_(True), literal(unit_path).startswith(Unit.path)
+            )
             .distinct()
         )
     )
@@ -63,9 +65,11 @@ def users_of(employee_ids: Iterable[int | None]) -> list[int]:
 
 def holder_employee(appraisal: Appraisal) -> int | None:
     role = APPRAISAL.states[appraisal.state].holder
-    return {"employee": appraisal.employee_id, "assessor": appraisal.assessor_id, "superior": appraisal.superior_id}.get(
-        role
-    )
+    return {
+        "employee": appraisal.employee_id,
+        "assessor": appraisal.assessor_id,
+        "superior": appraisal.superior_id,
+    }.get(role)
 
 
 def holder_superior_employee(appraisal: Appraisal) -> int | None:
@@ -118,7 +122,11 @@ def notify(
     wanted = {uid: f"{dedupe_base}:{kind}:{uid}" for uid in dict.fromkeys(user_ids) if uid != exclude_user_id}
     if not wanted:
         return []
-    taken = set(db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(wanted.values()))))
+    taken = set(
+        db.session.scalars(
+            select(Notification.dedupe_key).where(Notification.dedupe_key.in_(wanted.values()))
+        )
+    )
     now = utcnow()
     created = []
     for uid, key in wanted.items():
@@ -183,7 +191,9 @@ def on_transition(msg: OutboxMessage) -> list[int]:
         return []
     entry = db.session.scalar(
         select(TransitionLog).where(
-            TransitionLog.entity == "appraisal", TransitionLog.entity_id == appraisal.id, TransitionLog.seq == p["seq"]
+            TransitionLog.entity == "appraisal",
+            TransitionLog.entity_id == appraisal.id,
+            TransitionLog.seq == p["seq"],
         )
     )
     payload = entry.payload if entry else {}
@@ -229,7 +239,9 @@ def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
     users: list[int] = []
     for relation in relations:
         users += recipients(appraisal, relation, extra)
-    created = notify(kind, users, context, msg.dedupe_key, appraisal_id=appraisal.id, cycle_id=appraisal.cycle_id)
+    created = notify(
+        kind, users, context, msg.dedupe_key, appraisal_id=appraisal.id, cycle_id=appraisal.cycle_id
+    )
     return [n.id for n in created]
 
 
@@ -240,7 +252,12 @@ def _employee_name(employee_id: int | None) -> str | None:
     return employee.name if employee else None
 
 
-for _topic in ("appraisal.reminder", "appraisal.escalation_1", "appraisal.escalation_2", "appraisal.reassigned"):
+for _topic in (
+    "appraisal.reminder",
+    "appraisal.escalation_1",
+    "appraisal.escalation_2",
+    "appraisal.reassigned",
+):
     handler(_topic)(_on_appraisal_topic)
 
 
@@ -272,8 +289,16 @@ def on_cycle_launch(msg: OutboxMessage) -> list[int]:
         .where(Appraisal.cycle_id == cycle.id, ~already)
     )
     columns = [
-        "user_id", "kind", "appraisal_id", "cycle_id", "urgent", "context",
-        "dedupe_key", "created_at", "email_status", "email_attempts",
+        "user_id",
+        "kind",
+        "appraisal_id",
+        "cycle_id",
+        "urgent",
+        "context",
+        "dedupe_key",
+        "created_at",
+        "email_status",
+        "email_attempts",
     ]
     db.session.connection().execute(insert(Notification.__table__).from_select(columns, source))
     # Non-urgent: emails go out by the email relay (immediate users) or the digest (daily users).
@@ -332,7 +357,9 @@ def send_email(notification_id: int) -> str:
         exhausted = n.email_attempts >= current_app.config["EMAIL_MAX_ATTEMPTS"]
         if exhausted:
             n.email_status = "failed"
-            record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
+            record_incident(
+                "email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n)
+            )
         db.session.commit()
         if exhausted:
             log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
@@ -352,16 +379,23 @@ def _unit_of(n: Notification) -> int | None:
     return None
 
 
-def record_incident(kind: str, ref_type: str, ref_id: int, error: str, attempts: int, unit_id: int | None) -> Incident:
+def record_incident(
+    kind: str, ref_type: str, ref_id: int, error: str, attempts: int, unit_id: int | None
+) -> Incident:
     open_one = db.session.scalar(
         select(Incident).where(
-            Incident.kind == kind, Incident.ref_type == ref_type, Incident.ref_id == ref_id, Incident.resolved_at.is_(None)
+            Incident.kind == kind,
+            Incident.ref_type == ref_type,
+            Incident.ref_id == ref_id,
+            Incident.resolved_at.is_(None),
         )
     )
     if open_one is not None:
         open_one.error, open_one.attempts = error, attempts
         return open_one
-    incident = Incident(kind=kind, ref_type=ref_type, ref_id=ref_id, error=error, attempts=attempts, unit_id=unit_id)
+    incident = Incident(
+        kind=kind, ref_type=ref_type, ref_id=ref_id, error=error, attempts=attempts, unit_id=unit_id
+    )
     db.session.add(incident)
     return incident
 
@@ -371,7 +405,11 @@ def send_digest(user_id: int) -> str:
     user = db.session.get(User, user_id)
     rows = db.session.scalars(
         select(Notification)
-        .where(Notification.user_id == user_id, Notification.email_status == "pending", Notification.urgent.is_(False))
+        .where(
+            Notification.user_id == user_id,
+            Notification.email_status == "pending",
+            Notification.urgent.is_(False),
+        )
         .order_by(Notification.id)
         .with_for_update()
     ).all()
@@ -393,7 +431,9 @@ def send_digest(user_id: int) -> str:
     name = user.employee.name
     message = render("digest", {"count": len(rows)}, user.locale, name, items=items)
     day = utcnow().date().isoformat()
-    mailer.send(mailer.build_message(address, message.subject, message.text, message.html, f"digest:{user_id}:{day}"))
+    mailer.send(
+        mailer.build_message(address, message.subject, message.text, message.html, f"digest:{user_id}:{day}")
+    )
     now = utcnow()
     for n in rows:
         n.email_status = "digest"

@@ -219,6 +219,7 @@ def apply_event(
 
     role = _acting_role(relations, transition)
     from workflow_app.services.delegations import on_behalf_of
+
     payload = {k: v for k, v in fields.items() if k not in ("comment",) and v is not None}
     payload.update(effect_payload)
     log = audit.append(
@@ -231,7 +232,10 @@ def apply_event(
         actor_role=role,
         machine_version=appraisal.machine_version,
         at=now,
-        comment=fields.get("comment") or fields.get("reason") or fields.get("feedback") or fields.get("reasoning"),
+        comment=fields.get("comment")
+        or fields.get("reason")
+        or fields.get("feedback")
+        or fields.get("reasoning"),
         payload=payload,
         on_behalf_of_user_id=on_behalf_of(appraisal, actor, role),
     )

@@ -38,9 +38,7 @@ def resolve_token(token: str) -> tuple[User, ApiToken] | None:
     row = db.session.scalar(
         select(ApiToken)
         .where(ApiToken.token_hash == token_digest(token))
-        .options(
-            selectinload(ApiToken.user).selectinload(User.roles).joinedload(RoleAssignment.unit)
-        )
+        .options(selectinload(ApiToken.user).selectinload(User.roles).joinedload(RoleAssignment.unit))
     )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None

@@ -108,7 +108,9 @@ def open_appraisal_count(cycle_id: int) -> int:
     )
 
 
-def fire_cycle_event(actor: Actor, cycle_id: int, event: str, data: dict, now: datetime | None = None) -> tuple[Cycle, dict]:
+def fire_cycle_event(
+    actor: Actor, cycle_id: int, event: str, data: dict, now: datetime | None = None
+) -> tuple[Cycle, dict]:
     """Use case: fire a cycle event (launch, open_midyear, open_scoring, close)."""
     now = now or utcnow()
     data = dict(data)
@@ -128,7 +130,9 @@ def fire_cycle_event(actor: Actor, cycle_id: int, event: str, data: dict, now: d
         if version != cycle.version:
             raise problems.version_conflict(cycle.version)
     accepted = set(transition.accepted_fields)
-    unknown = {k: ["Not accepted by this event."] for k, v in data.items() if k not in accepted and v is not None}
+    unknown = {
+        k: ["Not accepted by this event."] for k, v in data.items() if k not in accepted and v is not None
+    }
     if unknown:
         raise problems.validation_error(unknown)
     ctx = guards.GuardContext(now=now, cycle=cycle, fields=data, zone=cycle.unit.timezone)
@@ -240,7 +244,9 @@ def launch(cycle: Cycle, now: datetime) -> int:
 
 
 def _appraisal_count(cycle_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id))
+    return db.session.scalar(
+        select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id)
+    )
 
 
 def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
@@ -260,6 +266,8 @@ def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
         if not rows:
             return opened
         for appraisal in rows:
-            apply_event(system, appraisal, "open_midyear_review", {}, version=None, check_version=False, now=now)
+            apply_event(
+                system, appraisal, "open_midyear_review", {}, version=None, check_version=False, now=now
+            )
             opened += 1
         last_id = rows[-1].id

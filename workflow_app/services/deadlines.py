@@ -14,9 +14,11 @@ from workflow_app.services import calendar, sla
 
 def holder_employee_id(appraisal: Appraisal, state: str | None = None) -> int | None:
     role = APPRAISAL.states[state or appraisal.state].holder
-    return {"employee": appraisal.employee_id, "assessor": appraisal.assessor_id, "superior": appraisal.superior_id}.get(
-        role
-    )
+    return {
+        "employee": appraisal.employee_id,
+        "assessor": appraisal.assessor_id,
+        "superior": appraisal.superior_id,
+    }.get(role)
 
 
 def leave_days(employee_id: int | None, start: date, horizon_days: int = 400) -> frozenset[date]:
@@ -63,7 +65,9 @@ def recompute_due_for_holder(employee_id: int) -> int:
             continue
         zone = a.unit.timezone
         entered = sla.local_date(a.state_entered_at, zone)
-        new_due = sla.due_at(a.state_entered_at, zone, a.sla_working_days, a.sla_until, calendar_for(a, entered))
+        new_due = sla.due_at(
+            a.state_entered_at, zone, a.sla_working_days, a.sla_until, calendar_for(a, entered)
+        )
         if new_due != a.due_at:
             # Core UPDATE: a moved deadline is not an edit the holder must reload for.
             db.session.execute(update(Appraisal.__table__).where(Appraisal.id == a.id).values(due_at=new_due))

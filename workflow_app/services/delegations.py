@@ -25,7 +25,9 @@ def _employee(employee_id: int, field: str) -> Employee:
     return employee
 
 
-def _log_move(a: Appraisal, event: str, actor: Actor, now: datetime, payload: dict, comment=None, on_behalf=None):
+def _log_move(
+    a: Appraisal, event: str, actor: Actor, now: datetime, payload: dict, comment=None, on_behalf=None
+):
     """An audited change of who holds an appraisal: a log row that keeps the state."""
     log = audit.append(
         entity="appraisal",
@@ -114,7 +116,12 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
             "delegate",
             actor,
             now,
-            {"delegation_id": d.id, "kind": d.kind, "from_assessor_id": d.delegator_id, "to_assessor_id": d.delegate_id},
+            {
+                "delegation_id": d.id,
+                "kind": d.kind,
+                "from_assessor_id": d.delegator_id,
+                "to_assessor_id": d.delegate_id,
+            },
         )
     if d.activated_at is None:
         d.activated_at = now
@@ -186,7 +193,9 @@ def on_behalf_of(appraisal: Appraisal, actor: Actor, role: str) -> int | None:
 # --- reassignment ----------------------------------------------------------------------------
 
 
-def reassign(actor: Actor, appraisal: Appraisal, assessor_id: int, superior_id: int | None, reason: str) -> Appraisal:
+def reassign(
+    actor: Actor, appraisal: Appraisal, assessor_id: int, superior_id: int | None, reason: str
+) -> Appraisal:
     """Use case: HR changes the assessor (and the assessor's superior) of an open appraisal."""
     if "hr" not in appraisal_relations(actor, appraisal):
         raise problems.forbidden("Only HR in scope reassigns an appraisal.")

@@ -82,10 +82,7 @@ def scoring_window_open(ctx: GuardContext) -> dict:
         return {}  # a reopened appraisal is scored within the date HR gave
     if not (c.scoring_start <= ctx.today <= c.scoring_end):
         return {
-            "cycle": (
-                f"The scoring window is {c.scoring_start.isoformat()} to "
-                f"{c.scoring_end.isoformat()}."
-            )
+            "cycle": (f"The scoring window is {c.scoring_start.isoformat()} to {c.scoring_end.isoformat()}.")
         }
     return {}
 
@@ -97,9 +94,7 @@ def scoring_window_started(ctx: GuardContext) -> dict:
 
 
 def final_realisation_recorded(ctx: GuardContext) -> dict:
-    missing = [
-        i.position for i in ctx.appraisal.plan_items if not (i.final_realisation or "").strip()
-    ]
+    missing = [i.position for i in ctx.appraisal.plan_items if not (i.final_realisation or "").strip()]
     if missing:
         return {"plan_items": f"Final realisation is missing for items at positions {missing}."}
     return {}

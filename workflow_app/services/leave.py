@@ -26,7 +26,9 @@ def _employee(actor: Actor, employee_id: int, write: bool) -> Employee:
 
 def list_leave(actor: Actor, employee_id: int) -> list[Leave]:
     _employee(actor, employee_id, write=False)
-    return db.session.scalars(select(Leave).where(Leave.employee_id == employee_id).order_by(Leave.start_date)).all()
+    return db.session.scalars(
+        select(Leave).where(Leave.employee_id == employee_id).order_by(Leave.start_date)
+    ).all()
 
 
 def add_leave(actor: Actor, employee_id: int, data: dict) -> tuple[Leave, int]:

@@ -51,11 +51,7 @@ def due_date(
     if until is not None:
         # A fixed date moves back by the working days of leave taken before it.
         plain = cal.without_leave()
-        lost = sum(
-            1
-            for d in cal.off
-            if entered < d <= until and plain.is_working_day(d)
-        )
+        lost = sum(1 for d in cal.off if entered < d <= until and plain.is_working_day(d))
         candidates.append(cal.add_working_days(until, lost) if lost else until)
     return max(candidates) if candidates else None
 
