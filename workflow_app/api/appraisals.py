@@ -115,6 +115,11 @@ def bulk_events(data):
     """Fire one event on many appraisals; each item applies whole or not at all."""
     event, ids, dry_run = data.pop("event"), data.pop("ids"), data.pop("dry_run")
     results = appraisals.bulk_event(actor(), event, ids, data, dry_run)
+    return bulk_response(event, dry_run, results)
+
+
+def bulk_response(event: str, dry_run: bool, results) -> dict:
+    """End a bulk request: roll back a dry run, commit a real one, and summarise per item."""
     if dry_run:
         db.session.rollback()
     else:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from workflow_app import problems
 from workflow_app.api import actor, commit
-from workflow_app.api.appraisals import dump_detail
+from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Id, In, Text, UTCDateTime
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
@@ -223,28 +223,9 @@ def reassign(data, appraisal_id):
 @blp.response(200, BulkOut)
 def bulk_reassign(data):
     """Reassign many appraisals; each item applies whole or not at all."""
-    results = []
-    for aid in dict.fromkeys(data["ids"]):
-        savepoint = db.session.begin_nested()
-        try:
-            a = appraisals.load(actor(), aid, lock=True)
-            delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
-            result = {"id": aid, "ok": True, "state": a.state, "version": a.version, "problem": None}
-            savepoint.rollback() if data["dry_run"] else savepoint.commit()
-        except problems.Problem as exc:
-            if savepoint.is_active:
-                savepoint.rollback()
-            result = {"id": aid, "ok": False, "state": None, "version": None, "problem": exc.to_dict()}
-        results.append(result)
-    if data["dry_run"]:
-        db.session.rollback()
-    else:
-        commit()
-    applied = sum(1 for r in results if r["ok"])
-    return {
-        "event": "reassign",
-        "dry_run": data["dry_run"],
-        "applied": applied,
-        "failed": len(results) - applied,
-        "results": results,
-    }
+
+    def move(a) -> None:
+        delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
+
+    results = appraisals.bulk_apply(actor(), data["ids"], move, data["dry_run"])
+    return bulk_response("reassign", data["dry_run"], results)

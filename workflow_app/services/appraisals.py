@@ -284,32 +284,36 @@ class BulkResult:
     problem: dict | None = None
 
 
-class _DryRun(Exception):
-    pass
+def bulk_apply(actor: Actor, ids: list[int], action, dry_run: bool) -> list[BulkResult]:
+    """Run ``action(appraisal)`` on each visible appraisal, each in its own savepoint.
 
-
-def bulk_event(actor: Actor, event: str, ids: list[int], fields: dict, dry_run: bool) -> list[BulkResult]:
-    """Use case: fire one event on many appraisals; each item applies whole or not at all."""
-    if event not in APPRAISAL.transitions:
-        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    An item applies whole or not at all; with ``dry_run`` every savepoint is rolled back after
+    the item has been checked and applied, so the results say what would happen.
+    """
     results = []
     for appraisal_id in dict.fromkeys(ids):
         savepoint = db.session.begin_nested()
         try:
             appraisal = load(actor, appraisal_id, lock=True)
-            apply_event(actor, appraisal, event, fields, version=None, check_version=False)
-            result = BulkResult(appraisal_id, True, appraisal.state, appraisal.version)
-            if dry_run:
-                raise _DryRun
-            savepoint.commit()
-        except _DryRun:
-            savepoint.rollback()
+            action(appraisal)
+            results.append(BulkResult(appraisal_id, True, appraisal.state, appraisal.version))
+            savepoint.rollback() if dry_run else savepoint.commit()
         except problems.Problem as exc:
             if savepoint.is_active:
                 savepoint.rollback()
-            result = BulkResult(appraisal_id, False, problem=exc.to_dict())
-        results.append(result)
+            results.append(BulkResult(appraisal_id, False, problem=exc.to_dict()))
     return results
+
+
+def bulk_event(actor: Actor, event: str, ids: list[int], fields: dict, dry_run: bool) -> list[BulkResult]:
+    """Use case: fire one event on many appraisals at their current versions."""
+    if event not in APPRAISAL.transitions:
+        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+
+    def fire(appraisal: Appraisal) -> None:
+        apply_event(actor, appraisal, event, fields, version=None, check_version=False)
+
+    return bulk_apply(actor, ids, fire, dry_run)
 
 
 # --- plan and progress ----------------------------------------------------------------------
