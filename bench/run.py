@@ -34,7 +34,7 @@ from typing import Any
 
 import psutil
 import sqlalchemy
-from sqlalchemy import DateTime, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import DateTime, case, delete, func, insert, literal, select, update
 from sqlalchemy.engine import make_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/kinerja_bench"
@@ -173,24 +173,12 @@ def ensure_pg_database(url: str) -> None:
 
 def reset_schema() -> None:
     """Drop everything in the benchmark database and build the schema with the migrations."""
-    from flask_migrate import upgrade
+    from workflow_app.dbtools import rebuild_schema
 
-    from workflow_app.extensions import db
-
-    engine = db.engine
-    if engine.dialect.name == "postgresql" and engine.url.database in PROTECTED_DATABASES:
-        raise BenchError(f"refusing to reset database {engine.url.database!r}")
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")]
-            for name in names:
-                if not name.startswith("sqlite_"):
-                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-    upgrade()
+    try:
+        rebuild_schema(protected=PROTECTED_DATABASES)
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def analyze(*tables: str) -> None:

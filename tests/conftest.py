@@ -57,20 +57,9 @@ def base_app(database_url, redis_url):
 
 def reset_schema() -> None:
     """Drop everything and build the schema with the Alembic migrations only."""
-    from flask_migrate import upgrade
+    from workflow_app.dbtools import rebuild_schema
 
-    engine = db.engine
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")]
-            for name in names:
-                if not name.startswith("sqlite_"):
-                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-    upgrade()
+    rebuild_schema()
 
 
 @pytest.fixture
