@@ -42,35 +42,34 @@ def summary(actor: Actor, filters: dict) -> dict:
         *[(age >= now - timedelta(days=d), label) for d, label in AGEING_BUCKETS],
         else_=">30",
     )
-    base = select().select_from(Appraisal).join(Unit, Unit.id == Appraisal.unit_id)
-    per_cell = _scoped(
+    # One scan: cells of unit × state × age bucket; the Python side folds them up.
+    query = _scoped(
         actor,
-        base.add_columns(
+        select(
             Appraisal.unit_id,
             Unit.name,
             Appraisal.state,
+            bucket.label("bucket"),
             func.count().label("n"),
             func.sum(case((overdue, 1), else_=0)).label("overdue"),
-        ).group_by(Appraisal.unit_id, Unit.name, Appraisal.state),
+        )
+        .select_from(Appraisal)
+        .join(Unit, Unit.id == Appraisal.unit_id)
+        .group_by(Appraisal.unit_id, Unit.name, Appraisal.state, bucket),
         filters,
     )
     units: dict[int, dict] = {}
     totals: dict[str, int] = dict.fromkeys(APPRAISAL.states, 0)
+    ageing = {label: 0 for _, label in AGEING_BUCKETS} | {">30": 0}
     overdue_total = 0
-    for unit_id, unit_name, state, n, n_overdue in db.session.execute(per_cell):
+    for unit_id, unit_name, state, label, n, n_overdue in db.session.execute(query):
         row = units.setdefault(unit_id, {"unit_id": unit_id, "unit": unit_name, "states": {}, "overdue": 0})
-        row["states"][state] = n
+        row["states"][state] = row["states"].get(state, 0) + n
         row["overdue"] += int(n_overdue or 0)
         totals[state] += n
         overdue_total += int(n_overdue or 0)
-    ageing_query = _scoped(
-        actor,
-        base.add_columns(bucket.label("bucket"), func.count()).where(is_open).group_by(bucket),
-        filters,
-    )
-    ageing = {label: 0 for _, label in AGEING_BUCKETS} | {">30": 0}
-    for label, n in db.session.execute(ageing_query):
-        ageing[label] = n
+        if state in open_states:
+            ageing[label] += n
     return {
         "generated_at": now,
         "total": sum(totals.values()),
