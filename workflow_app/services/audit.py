@@ -48,13 +48,19 @@ def row_hash(row: TransitionLog) -> str:
 
 def head(entity: str, entity_id: int) -> tuple[int, str]:
     """The last (seq, hash) of an entity's chain; call with the entity row locked."""
-    row = db.session.execute(
+    # No autoflush: the caller flushes the whole step once, where a lost race becomes a 409.
+    with db.session.no_autoflush:
+        row = _head_query(entity, entity_id)
+    return (row.seq, row.hash) if row else (0, GENESIS)
+
+
+def _head_query(entity: str, entity_id: int):
+    return db.session.execute(
         select(TransitionLog.seq, TransitionLog.hash)
         .where(TransitionLog.entity == entity, TransitionLog.entity_id == entity_id)
         .order_by(TransitionLog.seq.desc())
         .limit(1)
     ).first()
-    return (row.seq, row.hash) if row else (0, GENESIS)
 
 
 def append(
