@@ -162,3 +162,14 @@ def test_each_unit_is_due_at_the_end_of_its_own_day(app, org):
         day = cycle.plan_due
         assert due[org.staff.id] == datetime(day.year, day.month, day.day, 15, 59, 59)  # WITA seksi
         assert due[org.kabid.id] == datetime(day.year, day.month, day.day, 16, 59, 59)  # WIB bidang
+
+
+def test_sweep_reads_only_rows_near_a_step(app, org, submitted):
+    """The pre-filter bounds follow working days, so a province's far-off deadlines are not read."""
+    from workflow_app.jobs.sweeps import _prefilter_bounds
+
+    remind_until, level2_until = _prefilter_bounds(wita(2026, 12, 22, 10))
+    # Two working days after Tue 22 Dec skip 24–27 Dec: Mon 28 Dec, plus a day of slack.
+    assert remind_until == end_of_local_day(date(2026, 12, 29), "WIB")
+    # Five working days before 22 Dec: Tue 15 Dec, plus a day of slack.
+    assert level2_until == end_of_local_day(date(2026, 12, 16), "WIB")

@@ -20,6 +20,7 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, User
 from workflow_app.services import audit, sla
 from workflow_app.services.access import Actor
+from workflow_app.services.calendar import WorkCalendar
 from workflow_app.services.deadlines import calendar_for
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
     """Reminder at T−2 working days, level 1 at due_at, level 2 five working days later."""
     now = now or utcnow()
     counts = {"reminder": 0, "escalation_1": 0, "escalation_2": 0}
+    remind_until, level2_until = _prefilter_bounds(now)
     last_id = 0
     while True:
         rows = db.session.scalars(
@@ -55,14 +57,15 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
                     Appraisal.due_at.is_not(None),
                     Appraisal.id > last_id,
                     or_(
-                        # Pre-filters in calendar days; the exact working-day test follows.
+                        # Supersets from the national calendar; the exact test (cycle calendar,
+                        # holder's leave) follows per row, so only rows near a step are read.
                         and_(
                             Appraisal.escalation_level == 0,
                             Appraisal.reminder_sent_at.is_(None),
-                            Appraisal.due_at <= now + timedelta(days=14),
+                            Appraisal.due_at <= remind_until,
                         ),
                         and_(Appraisal.escalation_level == 0, Appraisal.due_at <= now),
-                        and_(Appraisal.escalation_level == 1, Appraisal.due_at <= now - timedelta(days=5)),
+                        and_(Appraisal.escalation_level == 1, Appraisal.due_at <= level2_until),
                     ),
                 )
                 .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
@@ -81,6 +84,25 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
         db.session.commit()
     db.session.commit()
     return counts
+
+
+def _prefilter_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """Latest due_at that may need a reminder now, and that may need level 2 now.
+
+    Computed once per sweep from the national calendar with a day of slack either way (cycle
+    calendars and leave only move steps later, except a removed holiday, which the slack
+    covers), over the most eager ladder of any cycle with open appraisals.
+    """
+    policies = [
+        ladder(c) for c in db.session.scalars(select(Cycle).where(Cycle.state != "closed")).all()
+    ] or [ladder(Cycle(sla_policy={}))]
+    remind_days = max(p["reminder_days_before"] for p in policies)
+    level2_days = min(p["level2_after_days"] for p in policies)
+    cal = WorkCalendar()
+    today = sla.local_date(now, "WIT")  # the zone whose day starts first
+    remind_until = end_of_local_day(cal.add_working_days(today, remind_days) + timedelta(days=1), "WIB")
+    level2_until = end_of_local_day(cal.subtract_working_days(today, level2_days) + timedelta(days=1), "WIB")
+    return remind_until, level2_until
 
 
 def _next_step(a: Appraisal, now: datetime) -> str | None:
