@@ -48,7 +48,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(data_dir: str | os.PathLike, port: int | None = None, persist: bool = True) -> RedisServer:
+def start(
+    data_dir: str | os.PathLike,
+    port: int | None = None,
+    persist: bool = True,
+    spawn_options: dict | None = None,
+) -> RedisServer:
+    """Start (or find) Redis; ``spawn_options`` go to ``subprocess.Popen`` (session, hooks)."""
     if os.environ.get("REDIS_URL"):
         return RedisServer(os.environ["REDIS_URL"])
     binary = redis_binary()
@@ -73,7 +79,9 @@ def start(data_dir: str | os.PathLike, port: int | None = None, persist: bool = 
         str(data / "redis.log"),
     ]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **(spawn_options or {})
+    )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

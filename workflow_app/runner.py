@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import signal
 import socket
@@ -26,7 +25,6 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = float(os.environ.get("KINERJA_STOP_TIMEOUT", "10"))
@@ -129,11 +127,9 @@ def start_redis(data_dir: Path):
 
     preferred = int(os.environ.get("REDIS_PORT", "6390"))
     port = preferred if port_free(preferred) else embedded_redis.free_port()
-    # start() spawns redis-server in our process group, where the terminal's Ctrl-C would stop
-    # it before the worker has drained; give it a session of its own (we stop it last).
-    popen = functools.partial(subprocess.Popen, **_spawn_options())
-    with mock.patch.object(embedded_redis.subprocess, "Popen", popen):
-        return embedded_redis.start(data_dir, port=port)
+    # In our process group the terminal's Ctrl-C would stop redis before the worker has
+    # drained; give it a session of its own (we stop it last).
+    return embedded_redis.start(data_dir, port=port, spawn_options=_spawn_options())
 
 
 class MailSink:
