@@ -736,3 +736,52 @@ def test_cycle_create_bad_input(api, org):
         ),
         422,
     )
+
+
+def test_extreme_dates_and_unbounded_sla_policies_are_refused(api, org):
+    """Found by fuzzing: year-9999 leave overflowed the working-day arithmetic (500)."""
+    r = api.post(
+        f"/api/v1/employees/{org.kasi.id}/leave",
+        org.u_hr,
+        json={"start_date": "2026-01-05", "end_date": "9999-12-31"},
+    )
+    assert r.status_code == 422 and "end_date" in r.get_json()["errors"]
+    r = api.post(
+        f"/api/v1/employees/{org.kasi.id}/leave",
+        org.u_hr,
+        json={"start_date": "2026-01-05", "end_date": "2099-12-31"},
+    )
+    assert r.status_code == 201  # a very long leave is fine: only the days that matter expand
+    body = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in _cycle_body(org).items()}
+    for policy in (
+        {"events": {"submit_plan": {"working_days": 10**9}}},
+        {"events": {"no_such_event": {"working_days": 5}}},
+        {"ladder": {"reminder_days_before": 1000}},
+        {"holidays": {"add": ["not-a-date"]}},
+        {"holidays": {"add": ["9999-01-01"]}},
+        {"unknown": 1},
+    ):
+        r = api.post("/api/v1/cycles", org.u_hr, json={**body, "sla_policy": policy})
+        assert r.status_code == 422, (policy, r.get_json())
+    good = {"events": {"submit_plan": {"working_days": 7}}, "holidays": {"add": ["2026-12-31"]}}
+    r = api.post("/api/v1/cycles", org.u_hr, json={**body, "sla_policy": good})
+    assert r.status_code == 201 and r.get_json()["sla_policy"] == good
+
+
+def _cycle_body(org) -> dict:
+    from datetime import date
+
+    return {
+        "name": "Periode Uji",
+        "year": 2027,
+        "unit_id": org.dinas.id,
+        "period_start": date(2027, 1, 1),
+        "period_end": date(2027, 12, 31),
+        "plan_due": date(2027, 1, 31),
+        "midyear_start": date(2027, 6, 1),
+        "midyear_end": date(2027, 7, 31),
+        "scoring_start": date(2027, 12, 1),
+        "scoring_end": date(2028, 1, 15),
+        "feedback_due": date(2028, 1, 31),
+        "training_due": date(2028, 3, 31),
+    }

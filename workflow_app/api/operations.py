@@ -7,7 +7,7 @@ from sqlalchemy import select
 from workflow_app import problems
 from workflow_app.api import actor, commit
 from workflow_app.api.appraisals import bulk_response, dump_detail
-from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Id, In, Text, UTCDateTime
+from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Incident, Notification, OutboxMessage, Unit
@@ -83,8 +83,8 @@ def retry_incident(incident_id):
 
 
 class LeaveIn(In):
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = Day(required=True)
+    end_date = Day(required=True)
     kind = fields.Str(
         load_default="cuti_tahunan",
         validate=validate.OneOf(
@@ -105,8 +105,8 @@ class LeaveIn(In):
 class LeaveOut(Schema):
     id = fields.Int()
     employee_id = fields.Int()
-    start_date = fields.Date()
-    end_date = fields.Date()
+    start_date = Day()
+    end_date = Day()
     kind = fields.Str()
     note = fields.Str(allow_none=True)
     rescheduled = fields.Int()
@@ -143,8 +143,8 @@ class DelegationIn(In):
     delegator_id = Id(required=True)
     delegate_id = Id(required=True)
     kind = fields.Str(load_default="plt", validate=validate.OneOf(["plt", "plh"]))
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = Day(required=True)
+    end_date = Day(required=True)
     reason = Text(allow_none=True)
 
 
@@ -155,8 +155,8 @@ class DelegationOut(Schema):
     delegator = fields.Function(lambda d: d.delegator.name)
     delegate = fields.Function(lambda d: d.delegate.name)
     kind = fields.Str()
-    start_date = fields.Date()
-    end_date = fields.Date()
+    start_date = Day()
+    end_date = Day()
     reason = fields.Str(allow_none=True)
     activated_at = UTCDateTime(allow_none=True)
     ended_at = UTCDateTime(allow_none=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from state_machines import APPRAISAL, CYCLE
@@ -23,6 +25,14 @@ Name = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  
 Id = lambda **kw: fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
 # Query strings carry text: their ids are parsed from it (``strict`` would refuse every value).
 QueryId = lambda **kw: fields.Int(validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+
+
+class Day(fields.Date):
+    """A calendar date within 1990–2100: the service's deadlines and working days stay finite."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=date(1990, 1, 1), max=date(2100, 12, 31)))
+        super().__init__(**kwargs)
 
 
 class UTCDateTime(fields.DateTime):
@@ -184,21 +194,70 @@ class MeOut(UserOut):
 # --- cycles ----------------------------------------------------------------------------------
 
 
+CYCLE_DATE_FIELDS = (
+    "plan_due",
+    "midyear_start",
+    "midyear_end",
+    "scoring_start",
+    "scoring_end",
+    "feedback_due",
+    "training_due",
+)
+
+
+class SlaRuleIn(In):
+    """An SLA for the state an event enters (see state_machines/appraisal.py)."""
+
+    working_days = fields.Int(strict=True, validate=validate.Range(min=0, max=365))
+    until = fields.Str(validate=validate.OneOf(CYCLE_DATE_FIELDS))
+    or_working_days = fields.Int(strict=True, validate=validate.Range(min=0, max=365))
+
+
+class LadderIn(In):
+    reminder_days_before = fields.Int(strict=True, validate=validate.Range(min=0, max=30))
+    level2_after_days = fields.Int(strict=True, validate=validate.Range(min=1, max=60))
+
+
+class HolidaysIn(In):
+    add = fields.List(Day(), validate=validate.Length(max=400))
+    remove = fields.List(Day(), validate=validate.Length(max=400))
+
+
+class SlaPolicyIn(In):
+    events = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf([e for e, t in APPRAISAL.transitions.items() if t.sla])),
+        values=fields.Nested(SlaRuleIn),
+    )
+    ladder = fields.Nested(LadderIn)
+    holidays = fields.Nested(HolidaysIn)
+
+
+class _SlaPolicyField(fields.Nested):
+    """Validated like SlaPolicyIn, stored as plain JSON (dates as ISO strings)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        holidays = loaded.get("holidays")
+        if holidays:
+            loaded["holidays"] = {k: [d.isoformat() for d in v] for k, v in holidays.items()}
+        return loaded
+
+
 class CycleIn(In):
     name = Name(required=True)
     year = fields.Int(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     unit_id = Id(required=True)
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
-    plan_due = fields.Date(required=True)
-    midyear_start = fields.Date(required=True)
-    midyear_end = fields.Date(required=True)
-    scoring_start = fields.Date(required=True)
-    scoring_end = fields.Date(required=True)
-    feedback_due = fields.Date(required=True)
-    training_due = fields.Date(required=True)
+    period_start = Day(required=True)
+    period_end = Day(required=True)
+    plan_due = Day(required=True)
+    midyear_start = Day(required=True)
+    midyear_end = Day(required=True)
+    scoring_start = Day(required=True)
+    scoring_end = Day(required=True)
+    feedback_due = Day(required=True)
+    training_due = Day(required=True)
     scoring_scheme = fields.Str(load_default="permenpanrb_6_2022", validate=validate.Length(max=40))
-    sla_policy = fields.Dict(load_default=dict)
+    sla_policy = _SlaPolicyField(SlaPolicyIn, load_default=dict)
 
 
 class CycleOut(Schema):
@@ -206,15 +265,15 @@ class CycleOut(Schema):
     name = fields.Str()
     year = fields.Int()
     unit_id = fields.Int()
-    period_start = fields.Date()
-    period_end = fields.Date()
-    plan_due = fields.Date()
-    midyear_start = fields.Date()
-    midyear_end = fields.Date()
-    scoring_start = fields.Date()
-    scoring_end = fields.Date()
-    feedback_due = fields.Date()
-    training_due = fields.Date()
+    period_start = Day()
+    period_end = Day()
+    plan_due = Day()
+    midyear_start = Day()
+    midyear_end = Day()
+    scoring_start = Day()
+    scoring_end = Day()
+    feedback_due = Day()
+    training_due = Day()
     scoring_scheme = fields.Str()
     sla_policy = fields.Dict()
     state = fields.Str()
@@ -242,7 +301,7 @@ class CycleEventOut(Schema):
 class TrainingIn(In):
     competency = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     hours_jp = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=200))
-    due_date = fields.Date(required=True)
+    due_date = Day(required=True)
 
 
 class EventFields(In):
@@ -257,7 +316,7 @@ class EventFields(In):
     rating_hasil_kerja = fields.Str(validate=validate.OneOf(RATINGS))
     rating_perilaku = fields.Str(validate=validate.OneOf(RATINGS))
     trainings = fields.List(fields.Nested(TrainingIn), validate=validate.Length(min=1, max=20))
-    due_date = fields.Date()
+    due_date = Day()
 
 
 class EventIn(EventFields):
@@ -348,7 +407,7 @@ class TrainingOut(Schema):
     id = fields.Int()
     competency = fields.Str()
     hours_jp = fields.Int()
-    due_date = fields.Date()
+    due_date = Day()
     status = fields.Str()
     evidence = fields.Str(allow_none=True)
     completed_at = UTCDateTime(allow_none=True)

@@ -32,7 +32,8 @@ def leave_days(employee_id: int | None, start: date, horizon_days: int = 400) ->
                 Leave.employee_id == employee_id, Leave.end_date >= start, Leave.start_date <= end
             )
         ).all()
-    return calendar.expand_ranges(ranges)
+    # Clip to the horizon: a leave of years expands to at most the days that matter.
+    return calendar.expand_ranges((max(s, start), min(e, end)) for s, e in ranges)
 
 
 def calendar_for(appraisal: Appraisal, entered: date) -> calendar.WorkCalendar:
