@@ -572,3 +572,16 @@ def test_monitoring_summary_and_stuck(api, org):
         r = api.get(path, org.u_staff)
         assert r.status_code == 403 and r.mimetype == PROBLEM
         assert api.get(path, org.u_kasi).status_code == 403
+
+
+def test_openapi_documents_errors_as_problem_json(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    responses = spec["components"]["responses"]
+    assert {"DEFAULT_ERROR", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    for name, response in responses.items():
+        assert list(response.get("content", {"application/problem+json": 0})) == [
+            "application/problem+json"
+        ], name
+    assert {"type", "title", "status", "errors", "allowed_events"} <= set(
+        spec["components"]["schemas"]["Problem"]["properties"]
+    )

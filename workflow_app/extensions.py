@@ -13,6 +13,24 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+
+class KinerjaApi(Api):
+    """flask-smorest, documenting every error as RFC 9457 application/problem+json."""
+
+    @property
+    def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's attribute name
+        from workflow_app.problems import ProblemSchema
+
+        return ProblemSchema
+
+    def _register_responses(self):
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/problem+json"
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
-api = Api()
+api = KinerjaApi()

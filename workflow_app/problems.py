@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MIME = "application/problem+json"
@@ -35,6 +36,20 @@ SLUGS = {
     500: "internal-error",
     503: "unavailable",
 }
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as documented in the OpenAPI spec."""
+
+    type = fields.Str(metadata={"description": "URI naming the problem type"})
+    title = fields.Str()
+    status = fields.Int()
+    detail = fields.Str()
+    errors = fields.Dict(metadata={"description": "422: messages per field"})
+    allowed_events = fields.List(fields.Str(), metadata={"description": "409 invalid-transition"})
+    state = fields.Str()
+    current_version = fields.Int(allow_none=True, metadata={"description": "409 version-conflict"})
+    retry_after = fields.Int(metadata={"description": "429: seconds to wait"})
 
 
 class Problem(Exception):
