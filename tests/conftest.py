@@ -101,6 +101,18 @@ def truncate_all() -> None:
 
 
 @pytest.fixture
+def forget_failed_logins(app):
+    """Failed logins count in Redis for the whole session: wipe this test's after it."""
+    yield
+    from workflow_app.redis_conn import get_redis
+
+    redis = get_redis()
+    if redis is not None:
+        for key in redis.scan_iter("kinerja:login-fail:*"):
+            redis.delete(key)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -20,18 +20,6 @@ from workflow_app.models import Appraisal, Cycle, OutboxMessage, TransitionLog
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def forget_failed_logins(app):
-    """Failed logins count in Redis for the whole session: wipe this test's after it."""
-    yield
-    from workflow_app.redis_conn import get_redis
-
-    redis = get_redis()
-    if redis is not None:
-        for key in redis.scan_iter("kinerja:login-fail:*"):
-            redis.delete(key)
-
-
 def launch(api, org, scope=None, **dates) -> Cycle:
     cycle = factories.cycle(scope or org.dinas, **dates)
     db.session.commit()

@@ -19,18 +19,6 @@ from workflow_app.nip import make_nip, validate_nip
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def forget_failed_logins(app):
-    """Failed logins count in Redis for the whole session: wipe this test's after it."""
-    yield
-    from workflow_app.redis_conn import get_redis
-
-    redis = get_redis()
-    if redis is not None:
-        for key in redis.scan_iter("kinerja:login-fail:*"):
-            redis.delete(key)
-
-
 def assert_problem(r, status: int | tuple[int, ...] | None = None) -> dict:
     body = r.get_json(silent=True)
     assert r.status_code < 500, (r.status_code, r.data[:500])

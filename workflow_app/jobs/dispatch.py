@@ -26,7 +26,9 @@ def kick() -> None:
     try:
         from workflow_app.jobs.outbox import relay
 
-        relay(limit=50)
+        # Only the outbox: emails are enqueued by the worker that delivers, and swept by the
+        # scheduler's relay; scanning them here would cost every write request a join.
+        relay(limit=50, emails=False)
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail a committed request
         from workflow_app.extensions import db
 

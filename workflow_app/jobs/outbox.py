@@ -106,8 +106,8 @@ def enqueue_emails(ids: list[int]) -> None:
         _enqueue("notifications", send_email_job, nid, f"email-{nid}", max_attempts=attempts)
 
 
-def relay(limit: int = 500, min_age_seconds: int = 0) -> dict:
-    """Enqueue delivery of pending outbox rows and pending emails."""
+def relay(limit: int = 500, min_age_seconds: int = 0, emails: bool = True) -> dict:
+    """Enqueue delivery of pending outbox rows and (unless ``emails`` is off) pending emails."""
     now = utcnow()
     cutoff = now - timedelta(seconds=min_age_seconds)
     rows = db.session.execute(
@@ -120,22 +120,26 @@ def relay(limit: int = 500, min_age_seconds: int = 0) -> dict:
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()
-    emails = db.session.scalars(
-        select(Notification.id)
-        .join(User, User.id == Notification.user_id)
-        .where(
-            Notification.email_status == "pending",
-            Notification.created_at <= cutoff,
-            (Notification.urgent.is_(True)) | (User.email_digest != "daily"),
-        )
-        .order_by(Notification.id)
-        .limit(limit)
-    ).all()
+    pending_emails = (
+        db.session.scalars(
+            select(Notification.id)
+            .join(User, User.id == Notification.user_id)
+            .where(
+                Notification.email_status == "pending",
+                Notification.created_at <= cutoff,
+                (Notification.urgent.is_(True)) | (User.email_digest != "daily"),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        ).all()
+        if emails
+        else []
+    )
     db.session.rollback()
     for outbox_id, topic in rows:
         _enqueue(queue_for(topic), deliver_job, outbox_id, f"outbox-{outbox_id}")
-    enqueue_emails(list(emails))
-    return {"outbox": len(rows), "emails": len(emails)}
+    enqueue_emails(list(pending_emails))
+    return {"outbox": len(rows), "emails": len(pending_emails)}
 
 
 @with_app
