@@ -187,6 +187,8 @@ class Appraisal(db.Model):
     sla_until: Mapped[date | None] = mapped_column(Date)
     # Set while a Plt/Plh delegation holds this appraisal for its assessor.
     delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegations.id"), index=True)
+    # When a delegation moves the delegate's own appraisal up a level, the superior it replaced.
+    pre_delegation_superior_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     machine_version: Mapped[str] = mapped_column(String(20))
     scoring_scheme: Mapped[str] = mapped_column(String(40))
     scoring_version: Mapped[str] = mapped_column(String(20))
@@ -196,6 +198,8 @@ class Appraisal(db.Model):
     predikat: Mapped[str | None] = mapped_column(String(20))
     score_justification: Mapped[str | None] = mapped_column(Text)
     scored_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The employee accepted the result (accept_result): the objection right is waived.
+    result_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(DateTime)
     midyear_feedback: Mapped[str | None] = mapped_column(Text)
     feedback: Mapped[str | None] = mapped_column(Text)
