@@ -5,6 +5,9 @@ Roles are relations of the caller to one appraisal: ``employee`` (the appraisee)
 unit scope contains the appraisal) and ``system`` (scheduled jobs). ``holder`` names who the
 appraisal waits on in each state; it drives task lists, stuck reports and escalations.
 
+A ``dest`` of ``"="`` is a reflexive transition: the event is logged and its effect runs, the
+state stays, and so do the state's deadline and escalation progress.
+
 SLA forms (resolved by ``workflow_app.services.sla``):
 ``{"working_days": n}``, ``{"until": "<cycle date field>"}``,
 ``{"until": "<cycle date field>", "or_working_days": n}`` (the later of the two) and
@@ -157,6 +160,7 @@ DEFINITION = {
             "source": ["feedback_given"],
             "dest": "training_assigned",
             "roles": ["assessor", "hr"],
+            "guards": ["training_dates_in_cycle"],
             "required": ["trainings"],
             "sla": {"until": "training_due"},
             "label": {"id": "Tetapkan pengembangan kompetensi", "en": "Assign training"},
@@ -172,13 +176,24 @@ DEFINITION = {
         },
         {
             "event": "file_objection",
-            "source": ["scored", "feedback_given"],
+            "source": ["scored", "feedback_given", "training_assigned"],
             "dest": "objection_filed",
             "roles": ["employee"],
             "guards": ["objection_allowed"],
             "required": ["reason"],
             "sla": {"working_days": 10},
             "label": {"id": "Ajukan keberatan", "en": "File objection"},
+        },
+        {
+            # The employee accepts the result and waives the 14-day right to object, so the
+            # appraisal may close before the window ends. The state stays.
+            "event": "accept_result",
+            "source": ["scored", "feedback_given", "training_assigned"],
+            "dest": "=",
+            "roles": ["employee"],
+            "guards": ["result_acceptable"],
+            "sla": None,
+            "label": {"id": "Terima hasil penilaian", "en": "Accept the result"},
         },
         {
             "event": "resolve_objection",
@@ -205,6 +220,7 @@ DEFINITION = {
             "source": ["closed"],
             "dest": "final_review",
             "roles": ["hr"],
+            "guards": ["due_date_in_cycle"],
             "required": ["reason", "due_date"],
             "sla": {"until_field": "due_date"},
             "label": {"id": "Buka kembali", "en": "Reopen"},

@@ -15,6 +15,8 @@ from functools import cached_property
 from transitions import Machine
 
 ALL_NON_TERMINAL = "*"
+# A reflexive transition: the event is recorded and its effect runs, the state stays.
+SAME_STATE = "="
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,14 @@ class Transition:
     @property
     def accepted_fields(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(("comment", *self.required, *self.fields)))
+
+    @property
+    def reflexive(self) -> bool:
+        return self.dest == SAME_STATE
+
+    def target(self, source: str) -> str:
+        """The state this transition leads to from ``source``."""
+        return source if self.reflexive else self.dest
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ class WorkflowDefinition:
         if self.initial not in self.states:
             raise ValueError(f"{self.name}: initial state {self.initial!r} is not a state")
         for t in self.transitions.values():
-            for s in (*t.source, t.dest):
+            for s in (*t.source, *(() if t.reflexive else (t.dest,))):
                 if s not in self.states:
                     raise ValueError(f"{self.name}.{t.event}: unknown state {s!r}")
             for r in t.roles:
@@ -172,7 +182,11 @@ class WorkflowDefinition:
         )
         text = graph.get_graph().draw(None)
         # Drop the run-time highlighting classes: the diagram documents the definition only.
-        lines = [ln for ln in text.splitlines() if not ln.strip().startswith(("classDef ", "Class "))]
+        lines = [
+            ln
+            for ln in text.splitlines()
+            if not ln.strip().startswith(("classDef ", "Class ")) and ln.strip() != "---"
+        ]
         for state in self.terminal_states:
             lines.append(f"  {state} --> [*]")
         return "\n".join(lines).rstrip() + "\n"

@@ -60,8 +60,8 @@ def render_workflow(key: str, wf: WorkflowDefinition) -> str:
     ]
     for t in wf.transitions.values():
         lines.append(
-            f"| `{t.event}` | {_source(wf, t.source)} | `{t.dest}` | {_codes(t.roles)} | "
-            f"{_codes(t.guards)} | {_codes(t.required)} | {format_sla(t.sla)} |"
+            f"| `{t.event}` | {_source(wf, t.source)} | {'(stays)' if t.reflexive else f'`{t.dest}`'} | {_codes(t.roles)} | "
+            f"{_codes(t.guards)} | {_codes(t.required)} | {'keeps the deadline' if t.reflexive else format_sla(t.sla)} |"
         )
     return "\n".join(lines) + "\n"
 

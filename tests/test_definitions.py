@@ -20,7 +20,8 @@ SPEC_STATES = {
     "objection_filed",
     "cancelled",
 }
-# SPEC §3, row by row: event -> (sources, dest, roles)
+# SPEC §3, row by row: event -> (sources, dest, roles), as issue 6 amended it: the right to
+# object survives training, and the employee may accept the result (a reflexive "=" event).
 SPEC_TRANSITIONS = {
     "submit_plan": ({"plan_drafted"}, "plan_submitted", {"employee"}),
     "return_plan": ({"plan_submitted"}, "plan_drafted", {"assessor"}),
@@ -32,7 +33,8 @@ SPEC_TRANSITIONS = {
     "give_feedback": ({"scored"}, "feedback_given", {"assessor"}),
     "assign_training": ({"feedback_given"}, "training_assigned", {"assessor", "hr"}),
     "close": ({"feedback_given", "training_assigned"}, "closed", {"hr", "system"}),
-    "file_objection": ({"scored", "feedback_given"}, "objection_filed", {"employee"}),
+    "file_objection": ({"scored", "feedback_given", "training_assigned"}, "objection_filed", {"employee"}),
+    "accept_result": ({"scored", "feedback_given", "training_assigned"}, "=", {"employee"}),
     "resolve_objection": ({"objection_filed"}, "scored", {"superior"}),
     "cancel": (SPEC_STATES - {"closed", "cancelled"}, "cancelled", {"hr"}),
     "reopen": ({"closed"}, "final_review", {"hr"}),
@@ -110,4 +112,4 @@ def test_json_export_carries_roles_guards_and_mermaid():
     assert data["mermaid"].lstrip("-\n ").splitlines()[0]  # non-empty
     for t in APPRAISAL.transitions.values():
         for source in t.source:
-            assert f"{source} --> {t.dest}: {t.event}" in data["mermaid"]
+            assert f"{source} --> {t.target(source)}: {t.event}" in data["mermaid"]

@@ -65,6 +65,10 @@ def test_every_guard_of_the_definition_is_covered_here():
         "closable",
         "objection_allowed",
         "objection_decision_valid",
+        # issue 6: tests/test_separation_of_duties.py
+        "result_acceptable",
+        "due_date_in_cycle",
+        "training_dates_in_cycle",
     }
     assert named == covered
 
@@ -315,14 +319,17 @@ def test_close_waits_for_the_objection_window(api, org):
 
 
 def test_close_waits_for_trainings(api, org):
-    a = put_in_state(staff_appraisal(org), "training_assigned")  # training still 'assigned'
+    # training still 'assigned'; the objection window has passed
+    a = put_in_state(staff_appraisal(org), "training_assigned", scored_at=utcnow() - timedelta(days=20))
     assert_guard_failed(fire(api, org.u_hr, a, "close"), "trainings")
     edit(a, lambda a: setattr(a.trainings[0], "status", "recorded"))
     assert fire(api, org.u_hr, a, "close").status_code == 200
 
 
 def test_close_after_training_completed_via_api(api, org):
-    a = put_in_state(staff_appraisal(org), "training_assigned", predikat="kurang")
+    a = put_in_state(
+        staff_appraisal(org), "training_assigned", predikat="kurang", scored_at=utcnow() - timedelta(days=20)
+    )
     db.session.expire_all()
     a = db.session.get(Appraisal, a.id)
     tid, version = a.trainings[0].id, a.version

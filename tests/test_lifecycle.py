@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import time_machine
 
+from state_machines import APPRAISAL
 from tests import factories
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
@@ -97,13 +98,20 @@ def test_full_lifecycle_with_training(api, org):
         json={"version": detail["version"], "status": "completed", "evidence": "Sertifikat no. 12"},
     )
     assert r.status_code == 200, r.get_json()
+    # Training does not take the right to object away: close waits for the window or consent.
+    r = api.fire(aid, "close", org.u_hr)
+    assert r.status_code == 422 and "objection" in r.get_json()["errors"], r.get_json()
+    assert api.fire(aid, "accept_result", org.u_staff).status_code == 200
     r = api.fire(aid, "close", org.u_hr)
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["state"] == "closed"
     assert r.get_json()["allowed_events"] == ["reopen"]
 
     history = api.get(f"/api/v1/appraisals/{aid}/history", org.u_staff).get_json()
-    assert [h["event"] for h in history] == [
+    edits = [h for h in history if h["event"] not in APPRAISAL.transitions]
+    assert {h["event"] for h in edits} == {"plan_updated", "progress_recorded", "training_updated"}
+    assert all(h["from_state"] == h["to_state"] and h["actor"] for h in edits)
+    assert [h["event"] for h in history if h["event"] in APPRAISAL.transitions] == [
         "submit_plan",
         "return_plan",
         "submit_plan",
@@ -113,6 +121,7 @@ def test_full_lifecycle_with_training(api, org):
         "score",
         "give_feedback",
         "assign_training",
+        "accept_result",
         "close",
     ]
     assert history[0]["prev_hash"] == "0" * 64

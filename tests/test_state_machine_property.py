@@ -149,7 +149,7 @@ class AppraisalLife(RuleBasedStateMachine):
             t = APPRAISAL.transitions[event]
             assert state in t.source
             assert actor in t.roles
-            assert after.state == t.dest == body["state"]
+            assert after.state == t.target(state) == body["state"]
             assert after.version > version
             assert counts(self.appraisal_id) == (logs + 1, outbox + 1)
             if REACHED is not None:
@@ -249,9 +249,12 @@ class AppraisalLife(RuleBasedStateMachine):
         ).all()
         state = APPRAISAL.initial
         for row in rows:
+            if row.event not in APPRAISAL.transitions:  # an audited edit: the state stays
+                assert row.from_state == row.to_state == state, (row.seq, row.event, state)
+                continue
             t = APPRAISAL.transitions[row.event]
             assert row.from_state == state and state in t.source, (row.seq, row.event, state)
-            state = t.dest
+            state = t.target(state)
             assert row.to_state == state
         assert state == a.state
         assert verify_chain("appraisal", a.id) == []

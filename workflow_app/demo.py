@@ -808,12 +808,12 @@ class _Loader:
         for n, (aid, target) in enumerate(plan):
             if not reaches(target, "plan_submitted"):
                 if n % 2 == 0:
-                    self.write_plan(aid)  # a draft in progress
+                    self.write_plan(aid, 320)  # a draft in progress
                 continue
-            self.write_plan(aid)
             submitted = 326 - self.rng.randint(0, 8)
             if target == "plan_submitted":
                 submitted = 309 - self.rng.randint(0, 4)
+            self.write_plan(aid, submitted + 1)
             self.fire(aid, "submit_plan", "employee", submitted)
             if n % 4 == 1:
                 self.fire(aid, "return_plan", "assessor", submitted - 2, comment=self.pick(RETURN_COMMENTS))
@@ -836,7 +836,7 @@ class _Loader:
             if not reaches(target, "midyear_review"):
                 continue
             if reaches(target, "final_review") or n % 2 == 0:
-                self.progress(aid, "employee", midyear=True)
+                self.progress(aid, "employee", midyear=True, days_ago=169)
             if reaches(target, "final_review"):
                 self.fire(
                     aid,
@@ -852,7 +852,7 @@ class _Loader:
             if not reaches(target, "final_review"):
                 continue
             if reaches(target, "scored") or n % 2 == 0:
-                self.progress(aid, "employee", midyear=False)
+                self.progress(aid, "employee", midyear=False, days_ago=30)
             if reaches(target, "scored") or target == "objection_filed":
                 self.finish(aid, target)
 
@@ -950,7 +950,7 @@ class _Loader:
             )
         self.fire(aid, "score", "assessor", days_ago, **fields)
 
-    def write_plan(self, aid: int) -> None:
+    def write_plan(self, aid: int, days_ago: int) -> None:
         from workflow_app.services.appraisals import update_plan
 
         appraisal = self._load(aid, None)
@@ -990,9 +990,10 @@ class _Loader:
             self.actor(user),
             aid,
             {"version": appraisal.version, "items": items, "behaviours": dict(BEHAVIOURS)},
+            now=self.at(days_ago),
         )
 
-    def progress(self, aid: int, role: str, midyear: bool) -> None:
+    def progress(self, aid: int, role: str, midyear: bool, days_ago: int) -> None:
         from workflow_app.services.appraisals import record_progress
 
         appraisal = self._load(aid, None)
@@ -1011,7 +1012,12 @@ class _Loader:
             if not midyear:
                 entry["evidence"] = [f"https://arsip.jatengprov.go.id/skp/{aid}/{item.position}"]
             entries.append(entry)
-        record_progress(self.actor(user), aid, {"version": appraisal.version, "items": entries})
+        record_progress(
+            self.actor(user),
+            aid,
+            {"version": appraisal.version, "items": entries},
+            now=self.at(days_ago, 10),
+        )
 
     def complete_training(self, aid: int, days_ago: int) -> None:
         from workflow_app.services.appraisals import update_training
@@ -1024,8 +1030,8 @@ class _Loader:
             aid,
             training.id,
             {"version": appraisal.version, "status": "completed", "evidence": "Sertifikat pelatihan BPSDMD"},
+            now=self.at(days_ago),
         )
-        training.completed_at = self.at(days_ago)
 
 
 def _theme(unit_name: str) -> str:

@@ -9,6 +9,8 @@ RATINGS = ("di_bawah", "sesuai", "di_atas")
 PREDIKATS = ("sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang")
 # Below Baik, development (training) is mandatory before an appraisal can close.
 TRAINING_REQUIRED = frozenset({"butuh_perbaikan", "kurang", "sangat_kurang"})
+# The rest may close without training (and the sweep closes them once objections are spent).
+NO_TRAINING_PREDIKATS = tuple(p for p in PREDIKATS if p not in TRAINING_REQUIRED)
 
 # PermenPANRB 6/2022 quadrant matrix: (rating hasil kerja, rating perilaku kerja) -> predikat.
 MATRIX_6_2022 = {

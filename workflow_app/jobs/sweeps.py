@@ -18,10 +18,13 @@ from workflow_app import problems
 from workflow_app.clock import end_of_local_day, utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, User
+from workflow_app.scoring import NO_TRAINING_PREDIKATS
 from workflow_app.services import audit, sla
 from workflow_app.services.access import Actor
 from workflow_app.services.calendar import WorkCalendar
 from workflow_app.services.deadlines import calendar_for
+from workflow_app.services.guards import OBJECTION_WINDOW_DAYS
+from workflow_app.services.snapshots import appraisal_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,12 @@ def _record_step(a: Appraisal, step: str, now: datetime) -> None:
     db.session.execute(update(Appraisal.__table__).where(Appraisal.id == a.id).values(**values))
     audit.outbox(
         f"appraisal.{step}",
-        {"appraisal_id": a.id, "state": a.state, "due_at": a.due_at.isoformat()},
+        {
+            "appraisal_id": a.id,
+            "state": a.state,
+            "due_at": a.due_at.isoformat(),
+            "context": appraisal_snapshot(a),
+        },
         dedupe_key=f"{step}:{a.id}:{a.state}:{a.state_entered_at.isoformat()}",
         at=now,
     )
@@ -160,11 +168,17 @@ def phase_sweep(now: datetime | None = None) -> dict:
             and_(Appraisal.state == "plan_approved", Cycle.state.in_(("midyear", "assessment"))),
         ),
         (
+            # Results that need no training close once the right to object is spent: the
+            # window has passed (a superset here; the closable guard decides in the unit's
+            # zone), or the employee accepted the result.
             "close",
             and_(
                 Appraisal.state == "feedback_given",
-                Appraisal.predikat.in_(("baik", "sangat_baik")),
-                Appraisal.scored_at <= now - timedelta(days=14),
+                Appraisal.predikat.in_(NO_TRAINING_PREDIKATS),
+                or_(
+                    Appraisal.scored_at <= now - timedelta(days=OBJECTION_WINDOW_DAYS),
+                    Appraisal.result_accepted_at.is_not(None),
+                ),
             ),
         ),
     ):

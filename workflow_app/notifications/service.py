@@ -27,13 +27,14 @@ from workflow_app.models import (
     Notification,
     OutboxMessage,
     RoleAssignment,
-    TransitionLog,
     Unit,
     User,
 )
 from workflow_app.notifications import mailer
 from workflow_app.notifications.catalog import KINDS, OTHER_RULES, RULES
 from workflow_app.notifications.render import render
+from workflow_app.services.access import arrangement, holder_employee_id
+from workflow_app.services.snapshots import appraisal_snapshot, employee_name
 
 log = logging.getLogger(__name__)
 
@@ -63,36 +64,34 @@ def users_of(employee_ids: Iterable[int | None]) -> list[int]:
     return list(db.session.scalars(select(User.id).where(User.employee_id.in_(ids), User.active.is_(True))))
 
 
-def holder_employee(appraisal: Appraisal) -> int | None:
-    role = APPRAISAL.states[appraisal.state].holder
-    return {
-        "employee": appraisal.employee_id,
-        "assessor": appraisal.assessor_id,
-        "superior": appraisal.superior_id,
-    }.get(role)
-
-
 def holder_superior_employee(appraisal: Appraisal) -> int | None:
+    employee, assessor, superior = arrangement(appraisal)
     role = APPRAISAL.states[appraisal.state].holder
     if role == "employee":
-        return appraisal.assessor_id
+        return assessor
     if role == "assessor":
-        return appraisal.superior_id
-    if role == "superior" and appraisal.superior is not None:
-        return appraisal.superior.superior_id
+        return superior
+    if role == "superior" and superior is not None:
+        boss = db.session.get(Employee, superior)
+        return boss.superior_id if boss is not None and boss.superior_id != employee else None
     return None
 
 
 def recipients(appraisal: Appraisal, relation: str, extra: dict | None = None) -> list[int]:
-    """User ids for a relation to the appraisal; a missing person falls back to HR in scope."""
+    """User ids for a relation to the appraisal; a missing person falls back to HR in scope.
+
+    The relations follow the separation of duties (``access.arrangement``): a slot that would
+    make someone judge their own appraisal is vacant, and HR receives its messages.
+    """
     extra = extra or {}
     if relation == "hr":
         return hr_user_ids(appraisal.unit.path)
+    employee, assessor, superior = arrangement(appraisal)
     employee_id = {
-        "employee": appraisal.employee_id,
-        "assessor": appraisal.assessor_id,
-        "superior": appraisal.superior_id,
-        "holder": holder_employee(appraisal) if relation == "holder" else None,
+        "employee": employee,
+        "assessor": assessor,
+        "superior": superior,
+        "holder": holder_employee_id(appraisal) if relation == "holder" else None,
         "holder_superior": holder_superior_employee(appraisal) if relation == "holder_superior" else None,
         "old_assessor": extra.get("old_assessor_id"),
         "new_assessor": extra.get("new_assessor_id"),
@@ -148,19 +147,6 @@ def notify(
     return created
 
 
-def appraisal_context(appraisal: Appraisal, **more) -> dict:
-    return {
-        "appraisal_id": appraisal.id,
-        "cycle_id": appraisal.cycle_id,
-        "cycle": appraisal.cycle.name,
-        "employee": appraisal.employee.name,
-        "state": appraisal.state,
-        "due": appraisal.due_at.date().isoformat() if appraisal.due_at else None,
-        "predikat": appraisal.predikat,
-        **more,
-    }
-
-
 def _load_appraisal(appraisal_id: int) -> Appraisal | None:
     return db.session.scalars(
         select(Appraisal)
@@ -174,37 +160,15 @@ def _load_appraisal(appraisal_id: int) -> Appraisal | None:
     ).one_or_none()
 
 
-def _actor_name(user_id: int | None, language_neutral: str = "Sistem") -> str:
-    if user_id is None:
-        return language_neutral
-    user = db.session.get(User, user_id)
-    if user is None:
-        return language_neutral
-    return user.employee.name if user.employee else user.username
-
-
 @handler("appraisal.transitioned")
 def on_transition(msg: OutboxMessage) -> list[int]:
     p = msg.payload
     appraisal = _load_appraisal(p["appraisal_id"])
     if appraisal is None:
         return []
-    entry = db.session.scalar(
-        select(TransitionLog).where(
-            TransitionLog.entity == "appraisal",
-            TransitionLog.entity_id == appraisal.id,
-            TransitionLog.seq == p["seq"],
-        )
-    )
-    payload = entry.payload if entry else {}
-    context = appraisal_context(
-        appraisal,
-        actor=_actor_name(p.get("actor_user_id")),
-        comment=(entry.comment if entry else None),
-        decision=payload.get("decision"),
-        hours=payload.get("training_hours_jp"),
-        predikat=payload.get("predikat", appraisal.predikat),
-    )
+    # What the message says was fixed with the event (services.snapshots); the recipients are
+    # the people related to the appraisal when it is delivered.
+    context = p.get("context") or appraisal_snapshot(appraisal, actor_user_id=p.get("actor_user_id"))
     created: list[Notification] = []
     for kind, relations in RULES.get(p["event"], []):
         users: list[int] = []
@@ -228,13 +192,11 @@ def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
     if appraisal is None:
         return []
     extra = msg.payload
-    holder = holder_employee(appraisal)
-    context = appraisal_context(
+    context = extra.get("context") or appraisal_snapshot(
         appraisal,
-        holder=db.session.get(Employee, holder).name if holder else "HR",
         comment=extra.get("reason"),
-        old_assessor=_employee_name(extra.get("old_assessor_id")),
-        new_assessor=_employee_name(extra.get("new_assessor_id")),
+        old_assessor=employee_name(extra.get("old_assessor_id")),
+        new_assessor=employee_name(extra.get("new_assessor_id")),
     )
     users: list[int] = []
     for relation in relations:
@@ -243,13 +205,6 @@ def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
         kind, users, context, msg.dedupe_key, appraisal_id=appraisal.id, cycle_id=appraisal.cycle_id
     )
     return [n.id for n in created]
-
-
-def _employee_name(employee_id: int | None) -> str | None:
-    if employee_id is None:
-        return None
-    employee = db.session.get(Employee, employee_id)
-    return employee.name if employee else None
 
 
 for _topic in (

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import false, or_
 
+from state_machines import APPRAISAL
 from workflow_app.models import Appraisal, Unit, User
 
 
@@ -40,31 +41,48 @@ class Actor:
         return self.hr_covers(path) or self.admin_covers(path)
 
 
+def arrangement(appraisal: Appraisal) -> tuple[int, int | None, int | None]:
+    """(employee, assessor, superior) with the separation of duties applied.
+
+    The three are different people: an assessor who is the employee, or a superior who is the
+    employee or the assessor, counts as vacant — whatever data put them there — so nobody
+    judges their own appraisal or reviews their own decision.
+    """
+    employee = appraisal.employee_id
+    assessor = appraisal.assessor_id if appraisal.assessor_id != employee else None
+    superior = appraisal.superior_id if appraisal.superior_id not in (employee, assessor) else None
+    return employee, assessor, superior
+
+
 def appraisal_relations(actor: Actor, appraisal: Appraisal) -> frozenset[str]:
     """The caller's relations to one appraisal, as roles of the appraisal workflow.
 
-    ``admin`` may see an appraisal but is named by no transition. HR never acts as HR on their
-    own appraisal. When an appraisal has no assessor (or no assessor's superior) in the org
-    chart — the top of a unit tree — HR in scope records that official's decisions.
+    ``admin`` may see an appraisal but is named by no transition. On their own appraisal a
+    person is only the employee: never assessor, superior or HR, whatever path led there.
+    When an appraisal has no assessor (or no assessor's superior) — the top of a unit tree, or
+    a vacancy left by the separation of duties — HR in scope records that official's decisions,
+    but never both officials' on one appraisal.
     """
     if actor.is_system:
         return frozenset({"system"})
     rel: set[str] = set()
     eid = actor.employee_id
-    if eid is not None:
-        if appraisal.employee_id == eid:
-            rel.add("employee")
-        if appraisal.assessor_id == eid:
-            rel.add("assessor")
-        if appraisal.superior_id == eid:
-            rel.add("superior")
+    employee, assessor, superior = arrangement(appraisal)
     path = appraisal.unit.path
-    if actor.hr_covers(path) and appraisal.employee_id != eid:
-        rel.add("hr")
-        if appraisal.assessor_id is None:
-            rel.add("assessor")
-        if appraisal.superior_id is None:
-            rel.add("superior")
+    if eid is not None and eid == employee:
+        rel.add("employee")
+    else:
+        if eid is not None:
+            if assessor == eid:
+                rel.add("assessor")
+            if superior == eid:
+                rel.add("superior")
+        if actor.hr_covers(path):
+            rel.add("hr")
+            if assessor is None and "superior" not in rel:
+                rel.add("assessor")
+            if superior is None and "assessor" not in rel:
+                rel.add("superior")
     if actor.admin_covers(path):
         rel.add("admin")
     return frozenset(rel)
@@ -96,3 +114,10 @@ def unit_scope_filter(actor: Actor, roles: tuple[str, ...] = ("hr", "admin")):
     if "admin" in roles:
         paths += actor.admin_paths
     return _path_filter(paths)
+
+
+def holder_employee_id(appraisal: Appraisal) -> int | None:
+    """The person the appraisal waits on now; None when it waits on HR, the system or nobody."""
+    employee, assessor, superior = arrangement(appraisal)
+    holder = APPRAISAL.states[appraisal.state].holder
+    return {"employee": employee, "assessor": assessor, "superior": superior}.get(holder)

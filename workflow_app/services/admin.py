@@ -6,10 +6,13 @@ from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow_app import problems
+from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Employee, RoleAssignment, Unit, User
 from workflow_app.security import hash_password
+from workflow_app.services import audit
 from workflow_app.services.access import Actor, unit_scope_filter
+from workflow_app.services.auth import revoke_all
 
 
 def _flush_unique(field: str, message: str) -> None:
@@ -138,6 +141,8 @@ def _check_superior(actor: Actor, employee_id: int | None, superior_id: int | No
     superior = db.session.get(Employee, superior_id)
     if superior is None:
         raise problems.validation_error({"superior_id": ["Unknown employee."]})
+    if not actor.manages(superior.unit.path):
+        raise problems.forbidden("superior_id names an employee outside your scope.")
     # Walk up from the new superior: reaching the employee would make a loop.
     seen, current = set(), superior
     while current is not None and current.id not in seen:
@@ -181,6 +186,18 @@ def _user_visible(actor: Actor, user: User) -> bool:
     return any(actor.admin_covers(r.unit.path) for r in user.roles) or "/" in actor.admin_paths
 
 
+def _check_user_within_scope(actor: Actor, user: User) -> None:
+    """Scope is a ceiling: an admin changes only users whose person and roles lie inside it."""
+    wider = sorted({r.unit.code for r in user.roles if not actor.admin_covers(r.unit.path)})
+    if wider:
+        raise problems.forbidden(
+            f"This user holds roles beyond your scope (units {', '.join(wider)}); "
+            "an admin whose scope covers them changes this account."
+        )
+    if user.employee is not None and not actor.admin_covers(user.employee.unit.path):
+        raise problems.forbidden("This user's employee record lies outside your scope.")
+
+
 def list_users(actor: Actor) -> list[User]:
     _require_admin(actor)
     users = db.session.scalars(select(User).order_by(User.id)).all()
@@ -193,6 +210,12 @@ def get_user(actor: Actor, user_id: int) -> User:
     if user is None or not _user_visible(actor, user):
         raise problems.not_found("user")
     return user
+
+
+def _roles_of(user: User) -> list[dict]:
+    return sorted(
+        ({"role": r.role, "unit_id": r.unit_id} for r in user.roles), key=lambda r: (r["role"], r["unit_id"])
+    )
 
 
 def _set_roles(actor: Actor, user: User, roles: list[dict]) -> None:
@@ -212,6 +235,10 @@ def _check_employee(actor: Actor, employee_id: int | None) -> None:
         raise problems.validation_error({"employee_id": ["No employee with that id is in your scope."]})
 
 
+def _status(user: User) -> str:
+    return "active" if user.active else "inactive"
+
+
 def create_user(actor: Actor, data: dict) -> User:
     _require_admin(actor)
     _check_employee(actor, data.get("employee_id"))
@@ -222,21 +249,51 @@ def create_user(actor: Actor, data: dict) -> User:
     _flush_unique("username", "This username or employee already has an account.")
     _set_roles(actor, user, roles)
     db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "user_created",
+        actor,
+        utcnow(),
+        {"username": user.username, "employee_id": user.employee_id, "roles": roles},
+        status=_status(user),
+    )
     return user
 
 
 def update_user(actor: Actor, user_id: int, data: dict) -> User:
     user = get_user(actor, user_id)
+    _check_user_within_scope(actor, user)
+    now = utcnow()
+    was_active = user.active
     if "password" in data:
         user.password_hash = hash_password(data.pop("password"))
-        from workflow_app.services.auth import revoke_all
-
         revoke_all(user.id)
+        audit.record("user", user.id, "password_reset", actor, now, {}, status=_status(user))
     if "employee_id" in data:
         _check_employee(actor, data["employee_id"])
     if "roles" in data:
+        before = _roles_of(user)
         _set_roles(actor, user, data.pop("roles"))
+        db.session.flush()
+        after = _roles_of(user)
+        if before != after:
+            audit.record(
+                "user",
+                user.id,
+                "roles_changed",
+                actor,
+                now,
+                {"before": before, "after": after},
+                status=_status(user),
+            )
+    changed = {k: v for k, v in data.items() if getattr(user, k) != v}
     for key, value in data.items():
         setattr(user, key, value)
+    if was_active and not user.active:
+        # Tokens issued before a deactivation stay revoked: reactivation does not revive them.
+        revoke_all(user.id)
+    if changed:
+        audit.record("user", user.id, "user_updated", actor, now, changed, status=_status(user))
     _flush_unique("employee_id", "This employee already has an account.")
     return user

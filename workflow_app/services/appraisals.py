@@ -26,6 +26,7 @@ from workflow_app.models import (
 from workflow_app.scoring import scheme
 from workflow_app.services import audit, deadlines, guards, sla
 from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility
+from workflow_app.services.snapshots import appraisal_snapshot
 
 # --- loading ---------------------------------------------------------------------------------
 
@@ -93,7 +94,14 @@ def _score(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
     a.score_justification = f.get("justification")
     a.scoring_version = rules.version
     a.scored_at = now
+    a.result_accepted_at = None  # a new score opens a new objection window
     return {"predikat": a.predikat, "scoring_version": rules.version}
+
+
+@_effect("accept_result")
+def _accept(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
+    a.result_accepted_at = now
+    return {"predikat": a.predikat}
 
 
 @_effect("complete_midyear_review")
@@ -212,16 +220,20 @@ def apply_event(
     APPRAISAL.fire(appraisal, event)
     effect = _EFFECTS.get(event)
     effect_payload = effect(appraisal, fields, actor, now) if effect else {}
-    appraisal.state_entered_at = now
-    deadlines.set_due(appraisal, sla.sla_for(transition, appraisal.cycle), fields, now)
-    appraisal.escalation_level = 0
-    appraisal.reminder_sent_at = None
+    if not transition.reflexive:
+        appraisal.state_entered_at = now
+        deadlines.set_due(appraisal, sla.sla_for(transition, appraisal.cycle), fields, now)
+        appraisal.escalation_level = 0
+        appraisal.reminder_sent_at = None
 
     role = _acting_role(relations, transition)
     from workflow_app.services.delegations import on_behalf_of
 
     payload = {k: v for k, v in fields.items() if k not in ("comment",) and v is not None}
     payload.update(effect_payload)
+    comment = (
+        fields.get("comment") or fields.get("reason") or fields.get("feedback") or fields.get("reasoning")
+    )
     log = audit.append(
         entity="appraisal",
         entity_id=appraisal.id,
@@ -232,10 +244,7 @@ def apply_event(
         actor_role=role,
         machine_version=appraisal.machine_version,
         at=now,
-        comment=fields.get("comment")
-        or fields.get("reason")
-        or fields.get("feedback")
-        or fields.get("reasoning"),
+        comment=comment,
         payload=payload,
         on_behalf_of_user_id=on_behalf_of(appraisal, actor, role),
     )
@@ -248,6 +257,13 @@ def apply_event(
             "to": appraisal.state,
             "seq": log.seq,
             "actor_user_id": actor.user_id,
+            "context": appraisal_snapshot(
+                appraisal,
+                actor_user_id=actor.user_id,
+                comment=comment,
+                decision=fields.get("decision"),
+                hours=effect_payload.get("training_hours_jp"),
+            ),
         },
         dedupe_key=f"appraisal:{appraisal.id}:{log.seq}",
         at=now,
@@ -321,7 +337,7 @@ def bulk_event(actor: Actor, event: str, ids: list[int], fields: dict, dry_run: 
 PLAN_EDITORS = frozenset({"employee", "assessor"})
 
 
-def update_plan(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
+def update_plan(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | None = None) -> Appraisal:
     """Use case: replace the plan (RHK items and behaviour expectations) while it is a draft."""
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
@@ -343,11 +359,19 @@ def update_plan(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
         appraisal.plan_items.append(PlanItem(position=position, **item))
     for value, expectation in (data.get("behaviours") or {}).items():
         appraisal.behaviours.append(BehaviourExpectation(value=value, expectation=expectation))
+    _log_edit(
+        actor,
+        appraisal,
+        "plan_updated",
+        relations,
+        {"items": data.get("items", []), "behaviours": data.get("behaviours") or {}},
+        now,
+    )
     _touch(appraisal)
     return appraisal
 
 
-def record_progress(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
+def record_progress(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | None = None) -> Appraisal:
     """Use case: record realisation (mid-year or final) and evidence per plan item."""
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
@@ -374,11 +398,16 @@ def record_progress(actor: Actor, appraisal_id: int, data: dict) -> Appraisal:
         setattr(item, column, entry["realisation"])
         if entry.get("evidence") is not None:
             item.evidence = list(entry["evidence"])
+    _log_edit(
+        actor, appraisal, "progress_recorded", relations, {"column": column, "items": data["items"]}, now
+    )
     _touch(appraisal)
     return appraisal
 
 
-def update_training(actor: Actor, appraisal_id: int, training_id: int, data: dict) -> Appraisal:
+def update_training(
+    actor: Actor, appraisal_id: int, training_id: int, data: dict, *, now: datetime | None = None
+) -> Appraisal:
     """Use case: the employee completes a training with evidence, or HR records it."""
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
@@ -397,9 +426,36 @@ def update_training(actor: Actor, appraisal_id: int, training_id: int, data: dic
     _check_version(appraisal, data.get("version"))
     training.status = status
     training.evidence = data.get("evidence")
-    training.completed_at = utcnow()
+    training.completed_at = now or utcnow()
+    _log_edit(
+        actor,
+        appraisal,
+        "training_updated",
+        relations,
+        {"training_id": training.id, "status": status, "evidence": training.evidence},
+        training.completed_at,
+    )
     _touch(appraisal)
     return appraisal
+
+
+def _log_edit(
+    actor: Actor, appraisal: Appraisal, event: str, relations, payload: dict, now: datetime | None
+) -> None:
+    """Record an edit that is not a transition in the appraisal's chain, with actor and time."""
+    role = next((r for r in ("employee", "assessor", "hr") if r in relations), "system")
+    audit.append(
+        entity="appraisal",
+        entity_id=appraisal.id,
+        event=event,
+        from_state=appraisal.state,
+        to_state=appraisal.state,
+        actor_user_id=actor.user_id,
+        actor_role=role,
+        machine_version=appraisal.machine_version,
+        at=now or utcnow(),
+        payload=payload,
+    )
 
 
 def _touch(appraisal: Appraisal) -> None:
@@ -470,8 +526,17 @@ def tasks(actor: Actor) -> list[Appraisal]:
     if eid is not None:
         clauses += [
             and_(Appraisal.employee_id == eid, Appraisal.state.in_(held["employee"])),
-            and_(Appraisal.assessor_id == eid, Appraisal.state.in_(held["assessor"])),
-            and_(Appraisal.superior_id == eid, Appraisal.state.in_(held["superior"])),
+            and_(
+                Appraisal.assessor_id == eid,
+                Appraisal.employee_id != eid,
+                Appraisal.state.in_(held["assessor"]),
+            ),
+            and_(
+                Appraisal.superior_id == eid,
+                Appraisal.employee_id != eid,
+                Appraisal.assessor_id.is_distinct_from(eid),
+                Appraisal.state.in_(held["superior"]),
+            ),
         ]
     if actor.hr_paths:
         from workflow_app.services.access import unit_scope_filter

@@ -130,3 +130,38 @@ def outbox(topic: str, payload: dict, dedupe_key: str, at: datetime) -> OutboxMe
     )
     db.session.add(msg)
     return msg
+
+
+# Audited changes that are not transitions: the state columns name the entity's status, the
+# machine version names this record format.
+RECORD_VERSION = "record-1"
+
+
+def record(
+    entity: str,
+    entity_id: int,
+    event: str,
+    actor,
+    at: datetime,
+    payload: dict | None = None,
+    *,
+    status: str = "active",
+    comment: str | None = None,
+    role: str | None = None,
+) -> TransitionLog:
+    """Append an audited change of a user, employee, delegation or plan to its entity's chain."""
+    if role is None:
+        role = "system" if actor.is_system else ("admin" if entity == "user" else "hr")
+    return append(
+        entity=entity,
+        entity_id=entity_id,
+        event=event,
+        from_state=status,
+        to_state=status,
+        actor_user_id=actor.user_id,
+        actor_role=role,
+        machine_version=RECORD_VERSION,
+        at=at,
+        comment=comment,
+        payload=payload,
+    )

@@ -16,6 +16,7 @@ from workflow_app.services import audit
 from workflow_app.services.access import Actor, appraisal_relations
 from workflow_app.services.appraisals import _flush
 from workflow_app.services.sla import local_date
+from workflow_app.services.snapshots import appraisal_snapshot, employee_name
 
 
 def _employee(employee_id: int, field: str) -> Employee:
@@ -70,9 +71,13 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
     delegate = _employee(data["delegate_id"], "delegate_id")
     if not actor.hr_covers(delegator.unit.path):
         raise problems.forbidden("Only HR in the delegator's unit scope records a delegation.")
+    if not actor.hr_covers(delegate.unit.path):
+        raise problems.forbidden("The delegate works outside your HR scope.")
     errors = {}
     if delegator.id == delegate.id:
         errors["delegate_id"] = ["The delegate must be someone else."]
+    elif actor.employee_id == delegate.id:
+        errors["delegate_id"] = ["You cannot appoint yourself; another HR officer records this."]
     if data["end_date"] < data["start_date"]:
         errors["end_date"] = ["Must not be before start_date."]
     overlapping = db.session.scalar(
@@ -91,9 +96,82 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
     db.session.add(d)
     db.session.flush()
     now = utcnow()
+    audit.record(
+        "delegation",
+        d.id,
+        "delegation_created",
+        actor,
+        now,
+        {
+            "delegator_id": d.delegator_id,
+            "delegate_id": d.delegate_id,
+            "kind": d.kind,
+            "start_date": d.start_date,
+            "end_date": d.end_date,
+        },
+        comment=d.reason,
+    )
     if d.start_date <= local_date(now, delegator.unit.timezone):
         activate(d, now, actor)
     return d
+
+
+def _superior_of(employee_id: int | None) -> int | None:
+    if employee_id is None:
+        return None
+    employee = db.session.get(Employee, employee_id)
+    return employee.superior_id if employee is not None else None
+
+
+def _plan(d: Delegation, a: Appraisal) -> tuple[int | None, int | None, str | None]:
+    """(assessor, superior, exception) for one of the delegator's appraisals while ``d`` lasts.
+
+    The delegate takes the delegator's place, except on an appraisal that would make them judge
+    themself: their own appraisal goes to the delegator's superior (and its superior one level
+    up, or to HR at the top of the tree). A superior who would also be the assessor moves up too.
+    """
+    assessor, superior, exception = d.delegate_id, a.superior_id, None
+    if a.employee_id == d.delegate_id:
+        assessor, exception = a.superior_id, "own_appraisal"
+        superior = _superior_of(assessor)
+    if superior is not None and superior == assessor:
+        superior = _superior_of(superior)
+        exception = exception or "superior_moved_up"
+    if superior in (a.employee_id, assessor):
+        superior = None
+    if assessor == a.employee_id:
+        assessor = None
+    return assessor, superior, exception
+
+
+def exceptions(d: Delegation) -> list[dict]:
+    """The delegator's open appraisals the delegate does not take over, and who holds them."""
+    rows = db.session.scalars(
+        select(Appraisal).where(
+            Appraisal.state.in_(APPRAISAL.open_states),
+            (Appraisal.employee_id == d.delegate_id) | (Appraisal.superior_id == d.delegate_id),
+            (Appraisal.assessor_id == d.delegator_id)
+            | ((Appraisal.delegation_id == d.id) & Appraisal.pre_delegation_superior_id.is_not(None)),
+        )
+    ).all()
+    result = []
+    for a in rows:
+        if a.delegation_id == d.id:
+            assessor, superior = a.assessor_id, a.superior_id
+            reason = "own_appraisal" if a.employee_id == d.delegate_id else "superior_moved_up"
+        else:
+            assessor, superior, reason = _plan(d, a)
+        if reason:
+            result.append(
+                {
+                    "appraisal_id": a.id,
+                    "employee_id": a.employee_id,
+                    "reason": reason,
+                    "assessor_id": assessor,
+                    "superior_id": superior,
+                }
+            )
+    return result
 
 
 def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
@@ -109,20 +187,19 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
         .with_for_update(of=Appraisal)
     ).all()
     for a in rows:
-        a.assessor_id = d.delegate_id
-        a.delegation_id = d.id
-        _log_move(
-            a,
-            "delegate",
-            actor,
-            now,
-            {
-                "delegation_id": d.id,
-                "kind": d.kind,
-                "from_assessor_id": d.delegator_id,
-                "to_assessor_id": d.delegate_id,
-            },
-        )
+        assessor, superior, exception = _plan(d, a)
+        if superior != a.superior_id:
+            a.pre_delegation_superior_id = a.superior_id
+        payload = {
+            "delegation_id": d.id,
+            "kind": d.kind,
+            "from_assessor_id": d.delegator_id,
+            "to_assessor_id": assessor,
+        }
+        if exception:
+            payload.update(exception=exception, from_superior_id=a.superior_id, to_superior_id=superior)
+        a.assessor_id, a.superior_id, a.delegation_id = assessor, superior, d.id
+        _log_move(a, "delegate", actor, now, payload)
     if d.activated_at is None:
         d.activated_at = now
         audit.outbox("delegation.started", {"delegation_id": d.id}, f"delegation:{d.id}:started", now)
@@ -131,22 +208,21 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
 
 
 def end(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
-    """Give the open work back to the delegator."""
+    """Give the open work back to the delegator (and a moved superior back to its place)."""
     actor = actor or Actor.system()
     rows = db.session.scalars(
         select(Appraisal).where(Appraisal.delegation_id == d.id).with_for_update(of=Appraisal)
     ).all()
     for a in rows:
+        payload = {"delegation_id": d.id, "from_assessor_id": a.assessor_id, "to_assessor_id": d.delegator_id}
+        if a.pre_delegation_superior_id is not None:
+            payload.update(from_superior_id=a.superior_id, to_superior_id=a.pre_delegation_superior_id)
+            a.superior_id, a.pre_delegation_superior_id = a.pre_delegation_superior_id, None
         a.assessor_id = d.delegator_id
         a.delegation_id = None
-        _log_move(
-            a,
-            "end_delegation",
-            actor,
-            now,
-            {"delegation_id": d.id, "from_assessor_id": d.delegate_id, "to_assessor_id": d.delegator_id},
-        )
+        _log_move(a, "end_delegation", actor, now, payload)
     d.ended_at = now
+    audit.record("delegation", d.id, "delegation_ended", actor, now, {"returned": len(rows)})
     audit.outbox("delegation.ended", {"delegation_id": d.id}, f"delegation:{d.id}:ended", now)
     _flush()
     return len(rows)
@@ -187,7 +263,9 @@ def on_behalf_of(appraisal: Appraisal, actor: Actor, role: str) -> int | None:
         return None
     with db.session.no_autoflush:
         d = db.session.get(Delegation, appraisal.delegation_id)
-        return db.session.scalar(select(User.id).where(User.employee_id == d.delegator_id)) if d else None
+        if d is None or d.delegate_id != actor.employee_id:
+            return None  # an exception: the delegator's superior acts in their own right
+        return db.session.scalar(select(User.id).where(User.employee_id == d.delegator_id))
 
 
 # --- reassignment ----------------------------------------------------------------------------
@@ -202,11 +280,22 @@ def reassign(
     if appraisal.state not in APPRAISAL.open_states:
         raise problems.Problem(409, "appraisal-closed", detail=f"The appraisal is {appraisal.state}.")
     new_assessor = _employee(assessor_id, "assessor_id")
-    if new_assessor.id == appraisal.employee_id:
-        raise problems.validation_error({"assessor_id": ["An employee cannot assess themself."]})
+    if not actor.hr_covers(new_assessor.unit.path):
+        raise problems.forbidden("The new assessor works outside your HR scope.")
     new_superior = superior_id if superior_id is not None else new_assessor.superior_id
     if new_superior is not None:
-        _employee(new_superior, "superior_id")
+        superior = _employee(new_superior, "superior_id")
+        if superior_id is not None and not actor.hr_covers(superior.unit.path):
+            raise problems.forbidden("The new superior works outside your HR scope.")
+    errors = {}
+    if new_assessor.id == appraisal.employee_id:
+        errors["assessor_id"] = ["An employee cannot assess themself."]
+    if new_superior == appraisal.employee_id:
+        errors["superior_id"] = ["The employee cannot be the superior on their own appraisal."]
+    elif new_superior is not None and new_superior == new_assessor.id:
+        errors["superior_id"] = ["The assessor and the assessor's superior must be different people."]
+    if errors:
+        raise problems.validation_error(errors)
     if (new_assessor.id, new_superior) == (appraisal.assessor_id, appraisal.superior_id):
         raise problems.validation_error({"assessor_id": ["This is already the assessor."]})
     now = utcnow()
@@ -214,11 +303,19 @@ def reassign(
     appraisal.assessor_id = new_assessor.id
     appraisal.superior_id = new_superior
     appraisal.delegation_id = None
+    appraisal.pre_delegation_superior_id = None
     payload = {**old, "new_assessor_id": new_assessor.id, "new_superior_id": new_superior}
     log = _log_move(appraisal, "reassign", actor, now, payload, comment=reason)
+    context = appraisal_snapshot(
+        appraisal,
+        actor_user_id=actor.user_id,
+        comment=reason,
+        old_assessor=employee_name(old["old_assessor_id"]),
+        new_assessor=new_assessor.name,
+    )
     audit.outbox(
         "appraisal.reassigned",
-        {"appraisal_id": appraisal.id, "reason": reason, **payload},
+        {"appraisal_id": appraisal.id, "reason": reason, **payload, "context": context},
         f"appraisal:{appraisal.id}:{log.seq}:reassigned",
         now,
     )

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from workflow_app.clock import ZONE_OFFSETS
+from workflow_app.clock import ZONE_OFFSETS, end_of_local_day
 from workflow_app.models import BERAKHLAK, Appraisal, Cycle
 from workflow_app.scoring import is_extreme, training_required
 
+# PermenPANRB 6/2022: an objection (keberatan) within 14 calendar days of the score.
 OBJECTION_WINDOW_DAYS = 14
 
 
@@ -28,10 +29,22 @@ class GuardContext:
         return (self.now + timedelta(hours=ZONE_OFFSETS[self.zone])).date()
 
 
-def objection_deadline(appraisal: Appraisal) -> datetime | None:
-    if appraisal.scored_at is None:
+def objection_deadline(scored_at: datetime | None, zone: str) -> datetime | None:
+    """The end of the 14th calendar day after the score, in the unit's zone (naive UTC)."""
+    if scored_at is None:
         return None
-    return appraisal.scored_at + timedelta(days=OBJECTION_WINDOW_DAYS)
+    scored_day = (scored_at + timedelta(hours=ZONE_OFFSETS[zone])).date()
+    return end_of_local_day(scored_day + timedelta(days=OBJECTION_WINDOW_DAYS), zone)
+
+
+def objection_window_open(appraisal: Appraisal, now: datetime) -> bool:
+    deadline = objection_deadline(appraisal.scored_at, appraisal.unit.timezone)
+    return deadline is not None and now <= deadline
+
+
+def cycle_end(cycle: Cycle) -> date:
+    """The last date a cycle covers: its period or its last deadline, whichever is later."""
+    return max(cycle.period_end, cycle.scoring_end, cycle.feedback_due, cycle.training_due)
 
 
 # --- appraisal guards ------------------------------------------------------------------------
@@ -110,31 +123,68 @@ def ratings_justified(ctx: GuardContext) -> dict:
 
 def closable(ctx: GuardContext) -> dict:
     a = ctx.appraisal
-    if a.state == "feedback_given":
-        if training_required(a.predikat):
-            return {"predikat": f"Training is mandatory for predikat '{a.predikat}'."}
-        deadline = objection_deadline(a)
-        if not a.objections and deadline is not None and ctx.now <= deadline:
-            return {
-                "objection": (
-                    f"The objection window is open until {deadline.isoformat()}Z and no "
-                    "objection has been decided."
-                )
-            }
+    errors: dict = {}
+    if a.state == "feedback_given" and training_required(a.predikat):
+        errors["predikat"] = f"Training is mandatory for predikat '{a.predikat}'."
     if a.state == "training_assigned":
         open_items = [t.id for t in a.trainings if t.status == "assigned"]
         if open_items:
-            return {"trainings": f"Trainings {open_items} are neither completed nor recorded."}
-    return {}
+            errors["trainings"] = f"Trainings {open_items} are neither completed nor recorded."
+    # The right to object outlives feedback and training: close only once it is spent.
+    if not a.objections and a.result_accepted_at is None and objection_window_open(a, ctx.now):
+        deadline = objection_deadline(a.scored_at, ctx.zone)
+        errors["objection"] = (
+            f"The employee may object until {deadline.isoformat()}Z and has neither objected nor "
+            "accepted the result."
+        )
+    return errors
 
 
 def objection_allowed(ctx: GuardContext) -> dict:
     a = ctx.appraisal
     if a.objections:
         return {"objection": "An objection was already filed for this appraisal."}
-    deadline = objection_deadline(a)
-    if deadline is None or ctx.now > deadline:
+    if a.result_accepted_at is not None:
+        return {"objection": "The result was accepted; the right to object was waived."}
+    if not objection_window_open(a, ctx.now):
         return {"objection": "Objections must be filed within 14 days of the score."}
+    return {}
+
+
+def result_acceptable(ctx: GuardContext) -> dict:
+    a = ctx.appraisal
+    if a.result_accepted_at is not None:
+        return {"objection": "The result was already accepted."}
+    if a.objections:
+        return {"objection": "An objection was filed; its decision is final."}
+    if not objection_window_open(a, ctx.now):
+        return {"objection": "The objection window has closed; the result is final already."}
+    return {}
+
+
+def due_date_in_cycle(ctx: GuardContext) -> dict:
+    """A due date HR sets lies between today (in the unit's zone) and the cycle's end."""
+    due = ctx.fields.get("due_date")
+    if due is None:
+        return {}
+    due = due if isinstance(due, date) else date.fromisoformat(str(due))
+    end = cycle_end(ctx.cycle)
+    if not ctx.today <= due <= end:
+        return {"due_date": f"Must lie between today ({ctx.today.isoformat()}) and the cycle's end ({end})."}
+    return {}
+
+
+def training_dates_in_cycle(ctx: GuardContext) -> dict:
+    end = cycle_end(ctx.cycle)
+    for item in ctx.fields.get("trainings") or ():
+        due = item.get("due_date")
+        if due is not None and not ctx.today <= due <= end:
+            return {
+                "trainings": (
+                    f"Training due dates must lie between today ({ctx.today.isoformat()}) and the "
+                    f"cycle's end ({end})."
+                )
+            }
     return {}
 
 
@@ -178,6 +228,9 @@ GUARDS = {
         ratings_justified,
         closable,
         objection_allowed,
+        result_acceptable,
+        due_date_in_cycle,
+        training_dates_in_cycle,
         objection_decision_valid,
         no_open_appraisals_unless_forced,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from workflow_app import problems
+from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Employee, Leave
+from workflow_app.services import audit
 from workflow_app.services.access import Actor
 from workflow_app.services.deadlines import recompute_due_for_holder
 
@@ -38,6 +40,7 @@ def add_leave(actor: Actor, employee_id: int, data: dict) -> tuple[Leave, int]:
     leave = Leave(employee_id=employee_id, created_by_id=actor.user_id, **data)
     db.session.add(leave)
     db.session.flush()
+    audit.record("employee", employee_id, "leave_added", actor, utcnow(), {"leave_id": leave.id, **data})
     return leave, recompute_due_for_holder(employee_id)
 
 
@@ -46,6 +49,19 @@ def delete_leave(actor: Actor, employee_id: int, leave_id: int) -> int:
     leave = db.session.get(Leave, leave_id)
     if leave is None or leave.employee_id != employee_id:
         raise problems.not_found("leave")
+    audit.record(
+        "employee",
+        employee_id,
+        "leave_deleted",
+        actor,
+        utcnow(),
+        {
+            "leave_id": leave.id,
+            "start_date": leave.start_date,
+            "end_date": leave.end_date,
+            "kind": leave.kind,
+        },
+    )
     db.session.delete(leave)
     db.session.flush()
     return recompute_due_for_holder(employee_id)
