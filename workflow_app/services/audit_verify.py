@@ -229,40 +229,57 @@ def write_checkpoints(now: datetime | None = None) -> dict:
         )
         .where((last.c.seq.is_(None)) | (heads.c.seq > last.c.seq))
     )
-    key_id, key = signing_key()
     candidates: dict[tuple[str, int], dict] = {}
-    refused: set[tuple[str, int]] = set()
+    matches: dict[tuple[str, int], bool] = {}
     for entity, entity_id, seq, head_hash, cp_hash, row_hash_at_cp in db.session.execute(query):
         chain = (entity, entity_id)
-        if cp_hash is not None and cp_hash != row_hash_at_cp:
-            refused.add(chain)
         candidates[chain] = {"seq": seq, "hash": head_hash}
-    at = _at(now)
-    values = [
-        {
-            "entity": entity,
-            "entity_id": entity_id,
-            "seq": c["seq"],
-            "hash": c["hash"],
-            "created_at": now,
-            "key_id": key_id,
-            "signature": checkpoint_signature(key, entity, entity_id, c["seq"], c["hash"], at),
-        }
-        for (entity, entity_id), c in candidates.items()
-        if (entity, entity_id) not in refused
-    ]
-    if values:
-        db.session.execute(insert(AuditCheckpoint), values)
-    db.session.commit()
+        if cp_hash is not None:
+            # Several checkpoints may share the last seq (re-signed legacy rows): one must match.
+            matches[chain] = matches.get(chain, False) or cp_hash == row_hash_at_cp
+    refused = {chain for chain, ok in matches.items() if not ok}
     for entity, entity_id in sorted(refused):
         log.warning("audit: %s %s no longer matches its last checkpoint; not checkpointed", entity, entity_id)
-    mirrored = _mirror(
-        [
-            Checkpoint(v["entity"], v["entity_id"], v["seq"], v["hash"], at, key_id, v["signature"], "")
-            for v in values
-        ]
-    )
-    return {"written": len(values), "refused": len(refused), "mirrored": mirrored}
+    heads_to_sign = {chain: c for chain, c in candidates.items() if chain not in refused}
+    written, mirrored = _record_checkpoints(heads_to_sign, now)
+    return {"written": written, "refused": len(refused), "mirrored": mirrored}
+
+
+def _record_checkpoints(heads: dict[tuple[str, int], dict], now: datetime) -> tuple[int, list[str]]:
+    """Insert signed checkpoints of ``heads`` ({chain: {seq, hash}}), commit, then mirror them."""
+    key_id, key = signing_key()
+    at = _at(now)
+    checkpoints = [
+        Checkpoint(
+            entity,
+            entity_id,
+            c["seq"],
+            c["hash"],
+            at,
+            key_id,
+            checkpoint_signature(key, entity, entity_id, c["seq"], c["hash"], at),
+            "",
+        )
+        for (entity, entity_id), c in sorted(heads.items())
+    ]
+    if checkpoints:
+        db.session.execute(
+            insert(AuditCheckpoint),
+            [
+                {
+                    "entity": c.entity,
+                    "entity_id": c.entity_id,
+                    "seq": c.seq,
+                    "hash": c.hash,
+                    "created_at": now,
+                    "key_id": c.key_id,
+                    "signature": c.signature,
+                }
+                for c in checkpoints
+            ],
+        )
+    db.session.commit()
+    return len(checkpoints), _mirror(checkpoints)
 
 
 def _mirror(checkpoints: list[Checkpoint]) -> list[str]:
@@ -323,11 +340,14 @@ def _mirror_checkpoints(notes: list[str], problems: dict) -> dict[tuple[str, int
     found: dict[tuple[str, int], list[Checkpoint]] = {}
 
     def keep(c: Checkpoint) -> None:
-        current = [x for x in found.get((c.entity, c.entity_id), []) if x.source == c.source]
-        if current and current[0].seq >= c.seq:
+        """Keep, per chain and source, the checkpoints at the highest seq."""
+        kept = found.setdefault((c.entity, c.entity_id), [])
+        current = [x for x in kept if x.source == c.source]
+        if current and current[0].seq > c.seq:
             return
-        others = [x for x in found.get((c.entity, c.entity_id), []) if x.source != c.source]
-        found[(c.entity, c.entity_id)] = [*others, c]
+        if current and current[0].seq < c.seq:
+            kept[:] = [x for x in kept if x.source != c.source]
+        kept.append(c)
 
     path = current_app.config.get("AUDIT_CHECKPOINT_FILE")
     redis_key = current_app.config.get("AUDIT_CHECKPOINT_REDIS_KEY")
@@ -373,22 +393,37 @@ def _mirror_checkpoints(notes: list[str], problems: dict) -> dict[tuple[str, int
 def _check_against_checkpoints(
     checkpoints: list[Checkpoint], head_seq: int, hashes_at: dict[int, str], keys: dict[str, bytes]
 ) -> list[str]:
+    """The chain's head against the newest validly signed checkpoint of each source."""
     problems = []
-    for c in checkpoints:
-        label = f"{c.source} checkpoint of {c.created_at} at seq {c.seq}"
-        ok = c.signature_ok(keys)
-        if ok is None:
-            problems.append(f"{label}: signed with unknown key {c.key_id!r}")
+    for source in ("table", "file", "redis"):
+        valid = []
+        for c in (c for c in checkpoints if c.source == source):
+            ok = c.signature_ok(keys)
+            if ok is None:
+                problems.append(
+                    f"{source} checkpoint of {c.created_at} at seq {c.seq}: signed with unknown key {c.key_id!r}"
+                )
+            elif not ok:
+                problems.append(
+                    f"{source} checkpoint of {c.created_at} at seq {c.seq}: "
+                    "signature does not match (checkpoint forged or altered)"
+                )
+            else:
+                valid.append(c)
+        if not valid:
             continue
-        if not ok:
-            problems.append(f"{label}: signature does not match (checkpoint forged or altered)")
-            continue
+        top = max(c.seq for c in valid)
+        at_top = [c for c in valid if c.seq == top]
+        newest = max(at_top, key=lambda c: c.created_at)
+        label = f"{source} checkpoint of {newest.created_at} at seq {top}"
         if head_seq == 0:
             problems.append(f"chain is empty but the {label} saw it: whole chain removed")
-        elif head_seq < c.seq:
+        elif head_seq < top:
             problems.append(f"head is seq {head_seq} but the {label} saw more: newest row(s) removed")
-        elif c.seq in hashes_at and hashes_at[c.seq] != c.hash:
-            problems.append(f"seq {c.seq}: hash differs from the {label} (row replaced)")
+        elif top in hashes_at and all(c.hash != hashes_at[top] for c in at_top):
+            problems.append(f"seq {top}: hash differs from the {label} (row replaced)")
+        elif top not in hashes_at:
+            problems.append(f"seq {top}: row missing although the {label} saw it")
     return problems
 
 
@@ -505,6 +540,7 @@ def reseal_legacy() -> dict:
         )
     }
     resealed, refused = [], []
+    heads: dict[tuple[str, int], dict] = {}
     connection = db.session.connection()
     with append_only_suspended(connection):
         for chain in sorted(legacy_chains):
@@ -525,7 +561,9 @@ def reseal_legacy() -> dict:
                 db.session.execute(update(TransitionLog).where(TransitionLog.id == row.id).values(**values))
                 prev = values["hash"]
             resealed.append(chain)
-    db.session.commit()
+            heads[chain] = {"seq": rows[-1].seq, "hash": prev}
+    # Fresh checkpoints of the re-signed heads (older ones at the same seq keep the legacy hash).
+    _record_checkpoints(heads, utcnow().replace(microsecond=0))
     return {"resealed": resealed, "refused": refused}
 
 
