@@ -11,6 +11,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("KINERJA_INSTANCE_DIR", BASE_DIR / "instance"))
 DEV_SECRET_KEY = "dev-only-not-secret"
+# Development/test only: production refuses to start with it (see ProductionConfig.check).
+DEV_AUDIT_KEY = "dev-only-audit-key-not-secret-0000000000"
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -67,6 +69,14 @@ class Config:
     BULK_MAX_IDS = _int("BULK_MAX_IDS", 500)
     PAGE_SIZE_MAX = 200
 
+    # Audit log: HMAC-SHA-256 key of the transition-log chain (never stored in the database),
+    # older keys still accepted by 'flask audit verify' after a rotation, and where the sweep
+    # mirrors its signed checkpoints of each chain's head (besides the audit_checkpoints table).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", DEV_AUDIT_KEY)
+    AUDIT_KEYS_PREVIOUS = [k for k in os.environ.get("AUDIT_KEYS_PREVIOUS", "").split(",") if k.strip()]
+    AUDIT_CHECKPOINT_FILE = os.environ.get("AUDIT_CHECKPOINT_FILE", "")
+    AUDIT_CHECKPOINT_REDIS_KEY = os.environ.get("AUDIT_CHECKPOINT_REDIS_KEY", "")
+
     # flask-smorest / OpenAPI
     API_TITLE = "Kinerja API"
     API_VERSION = "v1"
@@ -107,6 +117,14 @@ class ProductionConfig(Config):
                 "production refuses to start without a real SECRET_KEY "
                 "(set SECRET_KEY to a random string of at least 32 characters)"
             )
+        audit_key = os.environ.get("AUDIT_KEY", "")
+        if not audit_key or audit_key == DEV_AUDIT_KEY or len(audit_key) < 32:
+            raise RuntimeError(
+                "production refuses to start without a real AUDIT_KEY "
+                "(set AUDIT_KEY to a random string of at least 32 characters, kept outside the database)"
+            )
+        if audit_key == key:
+            raise RuntimeError("AUDIT_KEY must differ from SECRET_KEY")
 
 
 PROFILES = {

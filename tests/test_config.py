@@ -18,8 +18,20 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
         create_app("production")
 
 
+def test_production_refuses_to_start_without_a_real_audit_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.delenv("AUDIT_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="AUDIT_KEY"):
+        create_app("production")
+    for bad in (config.DEV_AUDIT_KEY, "short", "x" * 48):  # the last one equals SECRET_KEY
+        monkeypatch.setenv("AUDIT_KEY", bad)
+        with pytest.raises(RuntimeError, match="AUDIT_KEY"):
+            create_app("production")
+
+
 def test_production_starts_with_a_real_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("AUDIT_KEY", "a" * 48)
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["ENV_NAME"] == "production"
     assert not app.config.get("TESTING")

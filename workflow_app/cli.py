@@ -1,7 +1,7 @@
 """Flask CLI commands: ``flask --app wsgi <group> <command>``.
 
 ``demo load [--force]``, ``demo logins [--json]``, ``worker [--burst]``, ``scheduler``,
-``audit verify`` and ``docs state-machines``.
+``audit verify|checkpoint|reseal-legacy`` and ``docs state-machines``.
 """
 
 from __future__ import annotations
@@ -78,16 +78,54 @@ def register_cli(app) -> None:
 
     @audit.command("verify")
     def audit_verify() -> None:
-        """Verify the hash chain of every appraisal and cycle; exit 1 on any problem."""
-        from workflow_app.services.audit import verify_chain
+        """Verify every log chain, its checkpoints and each appraisal's replay; exit 1 on any problem."""
+        from workflow_app.services.audit_verify import verify_all
 
-        results = verify_all_chains(verify_chain)
-        bad = {key: problems for key, problems in results.items() if problems}
-        for (entity, entity_id), problems in sorted(bad.items()):
-            for problem in problems:
-                click.echo(f"{entity} {entity_id}: {problem}", err=True)
-        click.echo(f"{len(results)} chains checked, {len(bad)} with problems.")
-        if bad:
+        report = verify_all()
+        for line in report.lines():
+            click.echo(line, err=True)
+        for note in report.notes:
+            click.echo(note)
+        click.echo(
+            f"{report.chains} chains ({report.rows} log rows, {report.appraisals} appraisals, "
+            f"{report.checkpoints} checkpointed) checked, {len(report.problems)} with problems."
+        )
+        if not report.ok:
+            sys.exit(1)
+
+    @audit.command("checkpoint")
+    def audit_checkpoint() -> None:
+        """Write signed checkpoints of every chain whose head moved (the sweep does this too)."""
+        from workflow_app.services.audit_verify import write_checkpoints
+
+        result = write_checkpoints()
+        mirrored = ", ".join(result["mirrored"]) or "the table only"
+        click.echo(
+            f"{result['written']} checkpoints written ({mirrored}); {result['refused']} chains refused."
+        )
+
+    @audit.command("reseal-legacy")
+    @click.option("--yes", is_flag=True, help="Do it (without this flag, only count).")
+    def audit_reseal_legacy(yes: bool) -> None:
+        """Re-sign with AUDIT_KEY the unkeyed SHA-256 rows written before migration 0004 (one-off)."""
+        from sqlalchemy import func, select
+
+        from workflow_app.extensions import db
+        from workflow_app.models import TransitionLog
+        from workflow_app.services.audit import LEGACY_KEY_ID
+        from workflow_app.services.audit_verify import reseal_legacy
+
+        if not yes:
+            count = db.session.scalar(
+                select(func.count()).select_from(TransitionLog).where(TransitionLog.key_id == LEGACY_KEY_ID)
+            )
+            click.echo(f"{count} legacy rows; run 'audit verify' first, then 'audit reseal-legacy --yes'.")
+            return
+        result = reseal_legacy()
+        for entity, entity_id in result["refused"]:
+            click.echo(f"{entity} {entity_id}: not resealed, the chain does not verify", err=True)
+        click.echo(f"{len(result['resealed'])} chains resealed, {len(result['refused'])} refused.")
+        if result["refused"]:
             sys.exit(1)
 
     def write_doc(render, output: Path, check: bool) -> None:
@@ -127,19 +165,3 @@ def register_cli(app) -> None:
 
     for group in (demo, audit, docs):
         app.cli.add_command(group)
-
-
-def verify_all_chains(verify_chain) -> dict[tuple[str, int], list[str]]:
-    """Problems per (entity, id) for every appraisal and cycle, and any orphan log chain."""
-    from sqlalchemy import select
-
-    from workflow_app.extensions import db
-    from workflow_app.models import Appraisal, Cycle, TransitionLog
-
-    keys = {("appraisal", i) for i in db.session.scalars(select(Appraisal.id))}
-    keys |= {("cycle", i) for i in db.session.scalars(select(Cycle.id))}
-    keys |= {
-        (e, i)
-        for e, i in db.session.execute(select(TransitionLog.entity, TransitionLog.entity_id).distinct())
-    }
-    return {key: verify_chain(*key) for key in sorted(keys)}

@@ -622,10 +622,13 @@ def load_demo(now: datetime | None = None, force: bool = False) -> dict:
 
 
 def wipe() -> None:
-    """Delete every row of every table (the schema stays)."""
+    """Delete every row of every table (the schema stays), the append-only audit log included."""
+    from workflow_app.services.audit import append_only_suspended
+
     db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+    with append_only_suspended(db.session.connection()):
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
     db.session.commit()
 
 

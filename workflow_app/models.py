@@ -318,7 +318,10 @@ class Objection(db.Model):
 
 
 class TransitionLog(db.Model):
-    """Append-only, hash-chained record of every state change of an appraisal or a cycle."""
+    """Append-only, HMAC-chained record of every audited change of an appraisal, a cycle, etc.
+
+    The database refuses UPDATE and DELETE on this table (triggers, migration 0004).
+    """
 
     __tablename__ = "transition_log"
 
@@ -338,6 +341,9 @@ class TransitionLog(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Fingerprint of the HMAC key that signed the row; "sha256-legacy" for unkeyed rows
+    # written before migration 0004.
+    key_id: Mapped[str] = mapped_column(String(20))
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_user_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_user_id])
@@ -346,6 +352,26 @@ class TransitionLog(db.Model):
         # One row per step of one entity: a second writer on the same step fails here.
         UniqueConstraint("entity", "entity_id", "seq", name="uq_transition_log_entity_seq"),
     )
+
+
+class AuditCheckpoint(db.Model):
+    """A signed copy of one chain's head, written by the sweep whenever the head moved.
+
+    Append-only like the log; mirrored to AUDIT_CHECKPOINT_FILE / AUDIT_CHECKPOINT_REDIS_KEY.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    key_id: Mapped[str] = mapped_column(String(20))
+    signature: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_checkpoints_entity_seq", "entity", "entity_id", "seq"),)
 
 
 class OutboxMessage(db.Model):

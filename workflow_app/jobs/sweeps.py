@@ -234,9 +234,17 @@ def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
     return list(users)
 
 
+def checkpoint_sweep(now: datetime | None = None) -> dict:
+    """Signed checkpoints of every log chain whose head moved (last, to cover this run's rows)."""
+    from workflow_app.services.audit_verify import write_checkpoints
+
+    return write_checkpoints(now)
+
+
 def run_all(now: datetime | None = None) -> dict:
     return {
         "delegations": delegation_sweep(now),
         "phases": phase_sweep(now),
         "escalations": escalation_sweep(now),
+        "checkpoints": checkpoint_sweep(now),
     }

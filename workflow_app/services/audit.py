@@ -1,17 +1,30 @@
-"""The hash-chained transition log and the outbox, written in the caller's transaction."""
+"""The HMAC-chained transition log and the outbox, written in the caller's transaction.
+
+Each log row's ``hash`` is HMAC-SHA-256, under ``AUDIT_KEY`` (never stored in the database),
+of the row's content and the previous row's hash; ``key_id`` names the key by fingerprint so
+that rows signed before a rotation verify with ``AUDIT_KEYS_PREVIOUS``. Rows written before
+migration 0004 carry ``key_id = "sha256-legacy"`` and a plain SHA-256 hash. The database refuses
+UPDATE and DELETE on the log (triggers); ``append_only_suspended`` is the one explicit way
+around them, for wiping a demo or test database and re-signing legacy rows.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from contextlib import contextmanager
 from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from workflow_app.extensions import db
 from workflow_app.models import OutboxMessage, TransitionLog
 
 GENESIS = "0" * 64
+LEGACY_KEY_ID = "sha256-legacy"
+APPEND_ONLY_TABLES = ("transition_log", "audit_checkpoints")
 
 
 def _json_default(value):
@@ -25,7 +38,33 @@ def canonical_payload(payload: dict) -> dict:
     return json.loads(json.dumps(payload, default=_json_default, sort_keys=True))
 
 
-def row_hash(row: TransitionLog) -> str:
+def key_id_for(key: str) -> str:
+    """The public fingerprint of an audit key: first 16 hex of HMAC(key, "kinerja-audit-key-id")."""
+    return hmac.new(key.encode(), b"kinerja-audit-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def signing_key() -> tuple[str, bytes]:
+    """(key_id, key) that signs every new row and checkpoint: AUDIT_KEY."""
+    key = current_app.config.get("AUDIT_KEY") or ""
+    if not key:
+        raise RuntimeError("AUDIT_KEY is not configured")
+    return key_id_for(key), key.encode()
+
+
+def verification_keys() -> dict[str, bytes]:
+    """key_id -> key for AUDIT_KEY and every key of AUDIT_KEYS_PREVIOUS."""
+    previous = current_app.config.get("AUDIT_KEYS_PREVIOUS") or []
+    if isinstance(previous, str):
+        previous = previous.split(",")
+    keys = {key_id_for(k.strip()): k.strip().encode() for k in previous if k.strip()}
+    key_id, key = signing_key()
+    keys[key_id] = key
+    return keys
+
+
+def _material(row) -> bytes:
+    """The canonical bytes a log row's hash covers (works for ORM rows and result rows)."""
+    created_at = row.created_at
     material = {
         "entity": row.entity,
         "entity_id": row.entity_id,
@@ -39,11 +78,22 @@ def row_hash(row: TransitionLog) -> str:
         "comment": row.comment,
         "payload": row.payload,
         "machine_version": row.machine_version,
-        "at": row.created_at.replace(microsecond=0).isoformat(),
+        "at": created_at.replace(microsecond=0).isoformat(),
         "prev": row.prev_hash,
     }
-    blob = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    if row.key_id != LEGACY_KEY_ID:
+        material["key_id"] = row.key_id
+    return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def legacy_hash(row) -> str:
+    """The plain SHA-256 of rows written before migration 0004 (no key: anyone can recompute it)."""
+    return hashlib.sha256(_material(row)).hexdigest()
+
+
+def row_hash(row, key: bytes) -> str:
+    """HMAC-SHA-256 of the row's content and its predecessor's hash under ``key``."""
+    return hmac.new(key, _material(row), hashlib.sha256).hexdigest()
 
 
 def head(entity: str, entity_id: int) -> tuple[int, str]:
@@ -79,6 +129,7 @@ def append(
     on_behalf_of_user_id: int | None = None,
 ) -> TransitionLog:
     seq, prev = head(entity, entity_id)
+    key_id, key = signing_key()
     row = TransitionLog(
         entity=entity,
         entity_id=entity_id,
@@ -94,30 +145,49 @@ def append(
         machine_version=machine_version,
         created_at=at.replace(microsecond=0),
         prev_hash=prev,
+        key_id=key_id,
     )
-    row.hash = row_hash(row)
+    row.hash = row_hash(row, key)
     db.session.add(row)
     return row
 
 
 def verify_chain(entity: str, entity_id: int) -> list[str]:
-    """Problems found in an entity's chain; empty when it is intact."""
+    """Problems found in one entity's chain (rows only; no checkpoints, no replay)."""
+    from workflow_app.services.audit_verify import check_chain_rows
+
     rows = db.session.scalars(
         select(TransitionLog)
         .where(TransitionLog.entity == entity, TransitionLog.entity_id == entity_id)
         .order_by(TransitionLog.seq)
     ).all()
-    problems = []
-    prev = GENESIS
-    for expected_seq, row in enumerate(rows, start=1):
-        if row.seq != expected_seq:
-            problems.append(f"seq {row.seq}: expected {expected_seq}")
-        if row.prev_hash != prev:
-            problems.append(f"seq {row.seq}: prev_hash does not match the previous row")
-        if row_hash(row) != row.hash:
-            problems.append(f"seq {row.seq}: hash does not match the row's content")
-        prev = row.hash
-    return problems
+    return check_chain_rows(rows, verification_keys())
+
+
+@contextmanager
+def append_only_suspended(connection):
+    """The explicit maintenance path around the append-only triggers, inside one transaction.
+
+    PostgreSQL: ``ALTER TABLE … DISABLE TRIGGER`` (needs the table owner), re-enabled before the
+    block ends; SQLite: the triggers are dropped and re-created from their stored definition.
+    Both are transactional: if the caller rolls back, the triggers are back as they were.
+    """
+    if connection.dialect.name == "postgresql":
+        for table in APPEND_ONLY_TABLES:
+            connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        yield
+        for table in APPEND_ONLY_TABLES:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+        return
+    names = ", ".join(f"'{t}'" for t in APPEND_ONLY_TABLES)
+    triggers = connection.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})"
+    ).all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _, sql in triggers:
+        connection.exec_driver_sql(sql)
 
 
 def outbox(topic: str, payload: dict, dedupe_key: str, at: datetime) -> OutboxMessage:
