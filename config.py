@@ -58,6 +58,10 @@ class Config:
     TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 12)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 10)
     LOGIN_FAILURE_WINDOW_SECONDS = _int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+    # Failed logins from one client address, whatever the usernames (credential stuffing).
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100)
+    # Reverse proxies in front of the app whose X-Forwarded-For is believed (0: none).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
     STUCK_AFTER_DAYS = _int("STUCK_AFTER_DAYS", 14)
@@ -104,6 +108,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8192
     # Tests fail many logins from one address; the throttle test lowers this itself.
     LOGIN_MAX_FAILURES = 1_000_000
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 1_000_000
 
 
 class ProductionConfig(Config):

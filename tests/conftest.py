@@ -106,14 +106,12 @@ def truncate_all() -> None:
 
 @pytest.fixture
 def forget_failed_logins(app):
-    """Failed logins count in Redis for the whole session: wipe this test's after it."""
-    yield
-    from workflow_app.redis_conn import get_redis
+    """Failed logins count (Flask-Limiter, in Redis) for the whole session: wipe them around the test."""
+    from workflow_app import ratelimit
 
-    redis = get_redis()
-    if redis is not None:
-        for key in redis.scan_iter("kinerja:login-fail:*"):
-            redis.delete(key)
+    ratelimit.reset(app)
+    yield
+    ratelimit.reset(app)
 
 
 @pytest.fixture

@@ -48,11 +48,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     api.init_app(app)
 
-    from workflow_app import problems
+    from workflow_app import problems, ratelimit
     from workflow_app.api import register_api
     from workflow_app.health import bp as health_bp
 
     register_api(app, api)
+    ratelimit.init_app(app)
     app.register_blueprint(health_bp)
     if app.config["ENV_NAME"] in ("development", "test"):
         from workflow_app.devmail import bp as devmail_bp
@@ -63,7 +64,21 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     from workflow_app.cli import register_cli
 
     register_cli(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client address from X-Forwarded-For.
+
+    ProxyFix believes only the last ``TRUSTED_PROXIES`` entries (those our own proxies added);
+    with the default 0 the header is ignored, so a client cannot choose its own address.
+    """
+    trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if trusted > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)
 
 
 def _migrations_dir():

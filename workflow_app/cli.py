@@ -1,7 +1,8 @@
 """Flask CLI commands: ``flask --app wsgi <group> <command>``.
 
-``demo load [--force]``, ``demo logins [--json]``, ``worker [--burst]``, ``scheduler``,
-``audit verify|checkpoint|reseal-legacy`` and ``docs state-machines``.
+``demo load [--force]``, ``demo logins [--json]``, ``users create-admin USERNAME``,
+``worker [--burst]``, ``scheduler``, ``audit verify|checkpoint|reseal-legacy`` and
+``docs state-machines``.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ def register_cli(app) -> None:
     @demo.command("load")
     @click.option("--force", is_flag=True, help="Delete all existing data first.")
     def demo_load(force: bool) -> None:
-        """Load the demo province, users and a running cycle (refuses when data exists)."""
-        from workflow_app.demo import DemoDataExists, load_demo
+        """Load the demo province, users and a running cycle (refuses when data exists or in production)."""
+        from workflow_app.demo import PRODUCTION_REFUSAL, DemoDataExists, DemoRefusedInProduction, load_demo
 
+        if app.config["ENV_NAME"] == "production":
+            raise click.ClickException(PRODUCTION_REFUSAL)
         try:
             summary = load_demo(force=force)
+        except DemoRefusedInProduction as exc:
+            raise click.ClickException(str(exc)) from None
         except DemoDataExists:
             raise click.ClickException(
                 "The database already holds data; run 'flask --app wsgi demo load --force' to replace it."
@@ -163,5 +168,60 @@ def register_cli(app) -> None:
 
         write_doc(render_notification_docs, output, check)
 
-    for group in (demo, audit, docs):
+    users = AppGroup("users", help="User accounts.")
+
+    @users.command("create-admin")
+    @click.argument("username")
+    @click.option(
+        "--password-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read the password from the first line of this file (e.g. a Docker secret); "
+        "without it the password is asked for, hidden, twice.",
+    )
+    @click.option("--unit-id", type=click.IntRange(min=1), help="The top-level unit the admin manages.")
+    @click.option("--unit-code", default="PROV", show_default=True, help="Code of the root unit, if created.")
+    @click.option(
+        "--unit-name",
+        default="Pemerintah Provinsi",
+        show_default=True,
+        help="Name of the root unit, if created.",
+    )
+    @click.option(
+        "--timezone",
+        type=click.Choice(["WIB", "WITA", "WIT"]),
+        default="WIB",
+        show_default=True,
+        help="Time zone of the root unit, if created.",
+    )
+    def users_create_admin(username, password_file, unit_id, unit_code, unit_name, timezone) -> None:
+        """Create the first administrator: role admin over a whole unit tree.
+
+        Without units, the root unit is created from --unit-code/--unit-name. The password is
+        never taken from the command line (it would stay in the shell history and the process
+        list): it comes from a hidden prompt or from --password-file.
+        """
+        from workflow_app.services.bootstrap import BootstrapError, check_password, create_admin
+
+        if password_file is not None:
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+            password = lines[0].strip() if lines else ""
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            check_password(password)
+            user, unit, created = create_admin(
+                username,
+                password,
+                unit_id=unit_id,
+                unit_code=unit_code,
+                unit_name=unit_name,
+                timezone=timezone,
+            )
+        except BootstrapError as exc:
+            raise click.ClickException(str(exc)) from None
+        if created:
+            click.echo(f"Created the root unit {unit.id} ({unit.code}, {unit.name}).")
+        click.echo(f"Created {user.username!r} (user {user.id}), admin of unit {unit.id} ({unit.code}).")
+
+    for group in (demo, audit, docs, users):
         app.cli.add_command(group)

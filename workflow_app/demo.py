@@ -585,6 +585,17 @@ class DemoDataExists(RuntimeError):
     pass
 
 
+class DemoRefusedInProduction(RuntimeError):
+    """The demo's users share a published password: never in a production profile."""
+
+
+PRODUCTION_REFUSAL = (
+    "demo data is refused in production (KINERJA_ENV=production): it creates 'admin', 'hr' and "
+    "50 users with the public password 'kinerja-demo'. Create the first administrator with "
+    "'flask --app wsgi users create-admin USERNAME --password-file PATH' instead."
+)
+
+
 def has_data() -> bool:
     return bool(
         db.session.scalar(select(func.count()).select_from(Unit))
@@ -609,6 +620,8 @@ def username_for(name: str) -> str:
 
 def load_demo(now: datetime | None = None, force: bool = False) -> dict:
     """Load the demo province into an empty database and commit; returns a summary."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise DemoRefusedInProduction(PRODUCTION_REFUSAL)
     if has_data():
         if not force:
             raise DemoDataExists("the database already holds data; use force to replace it")

@@ -12,8 +12,9 @@ def validate_nip(nip: str, today: date | None = None) -> list[str]:
     (1 male, 2 female) and a 3-digit sequence number (001–999).
     """
     today = today or date.today()
-    if not isinstance(nip, str) or len(nip) != 18 or not nip.isdigit():
-        return ["A NIP is exactly 18 digits."]
+    # ASCII 0-9 only: str.isdigit() also takes "²", full-width and Arabic-Indic digits.
+    if not isinstance(nip, str) or len(nip) != 18 or not (nip.isascii() and nip.isdigit()):
+        return ["A NIP is exactly 18 digits (0-9)."]
     problems = []
     try:
         born = date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))

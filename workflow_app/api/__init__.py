@@ -69,7 +69,12 @@ Blueprint.ARGUMENTS_PARSER = _Parser()
 
 
 class _IdConverter(IntegerConverter):
-    """``<int:...>`` ids fit the database's INTEGER: a larger id is an unknown URL (404)."""
+    """``<int:...>`` ids are ASCII digits and fit the database's INTEGER; else an unknown URL (404).
+
+    Werkzeug's ``\\d+`` matches any Unicode digit, and ``int()`` reads ``"１２"`` as 12.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)

@@ -1,12 +1,12 @@
 """Tokens: POST /api/v1/auth/tokens, DELETE /api/v1/auth/tokens/current."""
 
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 
-from workflow_app import problems
 from workflow_app.api import authenticate, commit
 from workflow_app.api.schemas import TokenIn, TokenOut
-from workflow_app.services import auth, throttle
+from workflow_app.ratelimit import login_throttled
+from workflow_app.services import auth
 
 AUTH_REQUIRED = False
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
@@ -15,17 +15,16 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer
 @blp.route("/tokens", methods=["POST"])
 @blp.arguments(TokenIn)
 @blp.response(201, TokenOut)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.doc(security=[])
+@login_throttled
 def create_token(data):
-    """Exchange username and password for a bearer token (failed attempts are throttled)."""
-    address = request.remote_addr or "unknown"
-    throttle.check(data["username"], address)
-    try:
-        token, row = auth.issue_token(data["username"], data["password"])
-    except problems.Problem:
-        throttle.failed(data["username"], address)
-        raise
-    throttle.succeeded(data["username"])
+    """Exchange username and password for a bearer token.
+
+    Failed attempts are counted per (username, client address) and per client address;
+    over either limit the answer is 429 `too-many-attempts` with `Retry-After`.
+    """
+    token, row = auth.issue_token(data["username"], data["password"])
     commit()
     return {"token": token, "token_type": "Bearer", "expires_at": row.expires_at}
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from workflow_app import problems
 from workflow_app.api import actor, commit
-from workflow_app.api.schemas import In, PageOut, UTCDateTime
+from workflow_app.api.schemas import In, Page, PageOut, Patch, PerPage, QueryBool, UTCDateTime
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Notification, User
@@ -16,9 +16,9 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", d
 
 
 class NotificationQuery(In):
-    unread = fields.Bool()
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    unread = QueryBool()
+    page = Page()
+    per_page = PerPage()
 
 
 class NotificationOut(Schema):
@@ -39,7 +39,7 @@ class NotificationPage(PageOut):
     items = fields.List(fields.Nested(NotificationOut))
 
 
-class PreferencesIn(In):
+class PreferencesIn(Patch):
     locale = fields.Str(validate=validate.OneOf(["id", "en"]))
     email_digest = fields.Str(validate=validate.OneOf(["immediate", "daily"]))
 

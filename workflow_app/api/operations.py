@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from workflow_app import problems
-from workflow_app.api import actor, commit
+from workflow_app.api import actor, commit, schemas
 from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
 from workflow_app.clock import utcnow
@@ -22,7 +22,7 @@ blp = Blueprint(
 
 
 class IncidentQuery(In):
-    include_resolved = fields.Bool(load_default=False)
+    include_resolved = schemas.QueryBool(load_default=False)
 
 
 class IncidentOut(Schema):
@@ -202,7 +202,7 @@ class BulkReassignIn(In):
     assessor_id = Id(required=True)
     superior_id = Id(allow_none=True, load_default=None)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
-    dry_run = fields.Bool(load_default=False)
+    dry_run = schemas.StrictBool(load_default=False)
 
 
 @blp.route("/appraisals/<int:appraisal_id>/reassign", methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -23,8 +24,45 @@ from workflow_app.nip import validate_nip
 Text = lambda n=2000, **kw: fields.Str(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  # noqa: E731
 Id = lambda **kw: fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+class QueryInt(fields.Int):
+    """An integer written in a query string: ASCII digits ``0``-``9`` only.
+
+    ``int()`` also takes ``"１２"`` (full-width), ``"١٢"`` (Arabic-Indic), ``" 12"``, ``"+12"``
+    and ``"1_2"``; none of them is a number here (422).
+    """
+
+    def _validated(self, value):
+        if isinstance(value, str) and not ASCII_DIGITS.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 # Query strings carry text: their ids are parsed from it (``strict`` would refuse every value).
-QueryId = lambda **kw: fields.Int(validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+QueryId = lambda **kw: QueryInt(validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
+Page = lambda: QueryInt(load_default=1, validate=validate.Range(min=1, max=1_000_000))  # noqa: E731
+PerPage = lambda: QueryInt(load_default=50, validate=validate.Range(min=1, max=200))  # noqa: E731
+
+
+class StrictBool(fields.Bool):
+    """A JSON boolean: ``true`` or ``false`` only (not ``0``, ``1``, ``"true"`` or ``"yes"``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+class QueryBool(fields.Bool):
+    """A boolean in a query string: exactly ``true`` or ``false``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in ("true", "false"):
+            return value == "true"
+        raise self.make_error("invalid", input=value)
 
 
 class Day(fields.Date):
@@ -43,6 +81,15 @@ class UTCDateTime(fields.DateTime):
 class In(Schema):
     class Meta:
         unknown = RAISE
+
+
+class Patch(In):
+    """A partial update: every field is optional, but an empty body changes nothing (422)."""
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one field to change.", "_schema")
 
 
 # --- auth ------------------------------------------------------------------------------------
@@ -69,7 +116,7 @@ class UnitIn(In):
     timezone = fields.Str(load_default="WIB", validate=validate.OneOf(TIMEZONES))
 
 
-class UnitPatch(In):
+class UnitPatch(Patch):
     code = fields.Str(validate=validate.Length(min=1, max=40))
     name = Name()
     parent_id = Id(allow_none=True)
@@ -104,10 +151,10 @@ class EmployeeIn(In):
     employment_type = fields.Str(load_default="PNS", validate=validate.OneOf(EMPLOYMENT_TYPES))
     grade = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=10))
     superior_id = Id(allow_none=True, load_default=None)
-    active = fields.Bool(load_default=True)
+    active = StrictBool(load_default=True)
 
 
-class EmployeePatch(In):
+class EmployeePatch(Patch):
     nip = NipField()
     name = Name()
     email = fields.Email(allow_none=True)
@@ -117,7 +164,7 @@ class EmployeePatch(In):
     employment_type = fields.Str(validate=validate.OneOf(EMPLOYMENT_TYPES))
     grade = fields.Str(allow_none=True, validate=validate.Length(max=10))
     superior_id = Id(allow_none=True)
-    active = fields.Bool()
+    active = StrictBool()
 
 
 class EmployeeRef(Schema):
@@ -143,8 +190,8 @@ class EmployeeOut(Schema):
 class EmployeeQuery(In):
     unit = QueryId()
     q = fields.Str(validate=validate.Length(max=100))
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
 
 
 class RoleIn(In):
@@ -167,15 +214,15 @@ class UserIn(In):
     employee_id = Id(allow_none=True, load_default=None)
     locale = fields.Str(load_default="id", validate=validate.OneOf(["id", "en"]))
     roles = fields.List(fields.Nested(RoleIn), load_default=list, validate=validate.Length(max=50))
-    active = fields.Bool(load_default=True)
+    active = StrictBool(load_default=True)
 
 
-class UserPatch(In):
+class UserPatch(Patch):
     password = fields.Str(validate=validate.Length(min=8, max=200))
     employee_id = Id(allow_none=True)
     locale = fields.Str(validate=validate.OneOf(["id", "en"]))
     roles = fields.List(fields.Nested(RoleIn), validate=validate.Length(max=50))
-    active = fields.Bool()
+    active = StrictBool()
 
 
 class UserOut(Schema):
@@ -286,7 +333,7 @@ class CycleOut(Schema):
 class CycleEventIn(In):
     version = fields.Int(strict=True)
     comment = Text()
-    force = fields.Bool()
+    force = StrictBool()
     reason = Text()
 
 
@@ -326,7 +373,7 @@ class EventIn(EventFields):
 class BulkEventIn(EventFields):
     event = fields.Str(required=True, validate=validate.OneOf(list(APPRAISAL.transitions)))
     ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
-    dry_run = fields.Bool(load_default=False)
+    dry_run = StrictBool(load_default=False)
 
 
 class BulkItemOut(Schema):
@@ -499,9 +546,9 @@ class AppraisalQuery(In):
     unit = QueryId()
     assessor = QueryId()
     employee = QueryId()
-    overdue = fields.Bool()
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    overdue = QueryBool()
+    page = Page()
+    per_page = PerPage()
 
 
 class HistoryOut(Schema):
@@ -539,9 +586,9 @@ class MonitoringQuery(In):
 
 
 class StuckQuery(MonitoringQuery):
-    idle_days = fields.Int(validate=validate.Range(min=1, max=3650))
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    idle_days = QueryInt(validate=validate.Range(min=1, max=3650))
+    page = Page()
+    per_page = PerPage()
 
 
 CYCLE_STATES = list(CYCLE.states)
