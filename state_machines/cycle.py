@@ -30,6 +30,7 @@ DEFINITION = {
             "source": ["draft", "planning"],
             "dest": "planning",
             "roles": ["hr"],
+            "guards": ["org_chart_separates_duties"],
             "label": {"id": "Luncurkan", "en": "Launch"},
         },
         {

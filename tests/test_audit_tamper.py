@@ -47,7 +47,8 @@ def ledger(app, api, org, tmp_path, monkeypatch):
     assert api.fire(aid, "give_feedback", org.u_kasi, feedback="Perlu pendampingan").status_code == 200
     result = write_checkpoints()
     assert result["written"] == 2 and result["mirrored"] == ["file"]
-    return {"aid": aid, "cycle_id": cycle.id, "file": tmp_path / "checkpoints.jsonl"}
+    n = len(rows_of("appraisal", aid))  # transitions and audited edits (plan, progress)
+    return {"aid": aid, "cycle_id": cycle.id, "file": tmp_path / "checkpoints.jsonl", "n": n}
 
 
 def rows_of(entity: str, entity_id: int) -> list[TransitionLog]:
@@ -104,7 +105,7 @@ def test_the_database_refuses_update_and_delete(ledger, table, statement):
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(text(statement.format(t=table)))
     savepoint.rollback()
-    assert len(rows_of("appraisal", ledger["aid"])) == 8
+    assert len(rows_of("appraisal", ledger["aid"])) == ledger["n"]
 
 
 # --- nothing touched ----------------------------------------------------------------------------
@@ -113,7 +114,7 @@ def test_the_database_refuses_update_and_delete(ledger, table, statement):
 def test_an_untouched_database_verifies_clean(ledger, app):
     report = verify_all()
     assert report.ok, list(report.lines())
-    assert report.rows == 9 and report.checkpoints == 2
+    assert report.rows == ledger["n"] + 1 and report.checkpoints == 2  # and the cycle's launch
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "0 with problems" in result.output
@@ -208,7 +209,7 @@ def test_an_edit_with_the_chain_recomputed_in_plain_sha256_is_found(ledger):
 
     recompute_chain("appraisal", aid, sha_keeping_our_key_id)
     problems = problems_of("appraisal", aid)
-    assert sum("HMAC does not match" in p for p in problems) == 8, problems
+    assert sum("HMAC does not match" in p for p in problems) == ledger["n"], problems
 
 
 def test_a_chain_recomputed_as_legacy_sha256_is_not_passed(ledger):
@@ -229,12 +230,12 @@ def test_an_edit_with_the_chain_recomputed_under_another_key_is_found(ledger):
     aid = ledger["aid"]
     recompute_chain("appraisal", aid, key_signer(WRONG_KEY))
     problems = problems_of("appraisal", aid)
-    assert sum("signed with unknown key" in p for p in problems) == 8, problems
+    assert sum("signed with unknown key" in p for p in problems) == ledger["n"], problems
 
     ours = audit.key_id_for(audit.signing_key()[1].decode())
     recompute_chain("appraisal", aid, key_signer(WRONG_KEY, claimed_key_id=ours))
     problems = problems_of("appraisal", aid)
-    assert sum("HMAC does not match" in p for p in problems) == 8, problems
+    assert sum("HMAC does not match" in p for p in problems) == ledger["n"], problems
 
 
 # --- removed rows -------------------------------------------------------------------------------
@@ -250,10 +251,11 @@ def test_a_row_removed_from_the_middle_is_found(ledger):
 
 def test_the_newest_row_removed_is_found_by_the_checkpoint(ledger):
     aid = ledger["aid"]
-    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == 8))
+    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == ledger["n"]))
     problems = problems_of("appraisal", aid)
     assert any(
-        p.startswith("head is seq 7 but the table checkpoint of") and p.endswith("newest row(s) removed")
+        p.startswith(f"head is seq {ledger['n'] - 1} but the table checkpoint of")
+        and p.endswith("newest row(s) removed")
         for p in problems
     ), problems
     # …and the sweep does not bless the shorter chain with a new checkpoint.
@@ -284,12 +286,12 @@ def test_a_whole_chain_removed_is_found_by_the_checkpoint(ledger):
 def test_a_checkpoint_with_a_wrong_signature_is_found(ledger):
     aid = ledger["aid"]
     # Hide a removed newest row by moving the checkpoint back one step, without the key.
-    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == 8))
+    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == ledger["n"]))
     head = rows_of("appraisal", aid)[-1]
     as_owner(
         update(AuditCheckpoint)
         .where(AuditCheckpoint.entity == "appraisal", AuditCheckpoint.entity_id == aid)
-        .values(seq=7, hash=head.hash)
+        .values(seq=ledger["n"] - 1, hash=head.hash)
     )
     problems = problems_of("appraisal", aid)
     assert any(
@@ -297,16 +299,20 @@ def test_a_checkpoint_with_a_wrong_signature_is_found(ledger):
         and p.endswith("signature does not match (checkpoint forged or altered)")
         for p in problems
     ), problems
-    assert any(p.startswith("head is seq 7 but the file checkpoint") for p in problems), problems
+    assert any(p.startswith(f"head is seq {ledger['n'] - 1} but the file checkpoint") for p in problems), (
+        problems
+    )
 
 
 def test_checkpoints_deleted_from_the_table_are_still_found_in_the_file(ledger):
     aid = ledger["aid"]
     as_owner(delete(AuditCheckpoint))
-    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == 8))
+    as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == ledger["n"]))
     problems = problems_of("appraisal", aid)
     assert problems and all("table checkpoint" not in p for p in problems)
-    assert any(p.startswith("head is seq 7 but the file checkpoint") for p in problems), problems
+    assert any(p.startswith(f"head is seq {ledger['n'] - 1} but the file checkpoint") for p in problems), (
+        problems
+    )
 
 
 def test_checkpoints_are_mirrored_to_redis(ledger, app, monkeypatch):
@@ -321,9 +327,13 @@ def test_checkpoints_are_mirrored_to_redis(ledger, app, monkeypatch):
         assert write_checkpoints()["mirrored"] == ["redis"]
         assert get_redis().hexists(key, f"appraisal:{aid}")
         as_owner(delete(AuditCheckpoint))
-        as_owner(delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == 8))
+        as_owner(
+            delete(TransitionLog).where(TransitionLog.entity_id == aid, TransitionLog.seq == ledger["n"])
+        )
         problems = problems_of("appraisal", aid)
-        assert any(p.startswith("head is seq 7 but the redis checkpoint") for p in problems), problems
+        assert any(
+            p.startswith(f"head is seq {ledger['n'] - 1} but the redis checkpoint") for p in problems
+        ), problems
     finally:
         get_redis().delete(key)
 
@@ -337,17 +347,18 @@ def test_checkpoints_are_mirrored_to_redis(ledger, app, monkeypatch):
         (
             "predikat",
             "sangat_baik",
-            "predikat is 'sangat_baik' but a replay of its 8 log row(s) gives 'butuh_perbaikan'",
+            "predikat is 'sangat_baik' but a replay of its {n} log row(s) gives 'butuh_perbaikan'",
         ),
         (
             "rating_hasil_kerja",
             "di_atas",
-            "rating_hasil_kerja is 'di_atas' but a replay of its 8 log row(s) gives 'di_bawah'",
+            "rating_hasil_kerja is 'di_atas' but a replay of its {n} log row(s) gives 'di_bawah'",
         ),
-        ("state", "closed", "state is 'closed' but a replay of its 8 log row(s) gives 'feedback_given'"),
+        ("state", "closed", "state is 'closed' but a replay of its {n} log row(s) gives 'feedback_given'"),
     ],
 )
 def test_an_appraisal_edited_directly_disagrees_with_its_log(ledger, app, column, value, message):
+    message = message.format(n=ledger["n"])
     db.session.execute(
         update(Appraisal.__table__).where(Appraisal.id == ledger["aid"]).values({column: value})
     )
@@ -387,17 +398,17 @@ def test_legacy_rows_are_reported_until_resealed(ledger, app, monkeypatch):
     assert write_checkpoints()["written"] == 2
     problems = problems_of("appraisal", aid)
     assert problems == [
-        "seq 1-8: 8 unkeyed legacy SHA-256 row(s) from before migration 0004 (anyone could have "
+        f"seq 1-{ledger['n']}: {ledger['n']} unkeyed legacy SHA-256 row(s) from before migration 0004 (anyone could have "
         "recomputed them); check, then 'flask audit reseal-legacy'"
     ]
     runner = app.test_cli_runner()
-    assert "8 legacy rows" in runner.invoke(args=["audit", "reseal-legacy"]).output
+    assert f"{ledger['n']} legacy rows" in runner.invoke(args=["audit", "reseal-legacy"]).output
     result = runner.invoke(args=["audit", "reseal-legacy", "--yes"])
     assert result.exit_code == 0, result.output
     assert "1 chains resealed, 0 refused" in result.output
     db.session.expire_all()
     report = verify_all()
-    assert [r.key_id for r in rows_of("appraisal", aid)] == [audit.signing_key()[0]] * 8
+    assert [r.key_id for r in rows_of("appraisal", aid)] == [audit.signing_key()[0]] * ledger["n"]
     assert report.ok, list(report.lines())
 
 

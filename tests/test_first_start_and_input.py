@@ -22,6 +22,7 @@ def count(model) -> int:
 
 def test_demo_load_is_refused_in_production(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("AUDIT_KEY", "y" * 48)
     prod = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "REDIS_URL": ""})
     result = prod.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 1

@@ -162,6 +162,12 @@ class DelegationOut(Schema):
     ended_at = UTCDateTime(allow_none=True)
 
 
+class DelegationCreatedOut(DelegationOut):
+    # The delegator's appraisals the delegate does not take over (their own, or one they are
+    # the superior of), and who holds each instead.
+    exceptions = fields.List(fields.Dict())
+
+
 @blp.route("/delegations", methods=["GET"])
 @blp.response(200, DelegationOut(many=True))
 def list_delegations():
@@ -170,11 +176,16 @@ def list_delegations():
 
 @blp.route("/delegations", methods=["POST"])
 @blp.arguments(DelegationIn)
-@blp.response(201, DelegationOut)
+@blp.response(201, DelegationCreatedOut)
 def create_delegation(data):
-    """Record a Plt/Plh; from its first day the delegate holds the delegator's open appraisals."""
+    """Record a Plt/Plh; from its first day the delegate holds the delegator's open appraisals.
+
+    The delegate never holds their own appraisal: it goes to the delegator's superior for the
+    delegation's length, and ``exceptions`` lists each such appraisal with who holds it.
+    """
     d = delegations.create_delegation(actor(), data)
     commit()
+    d.exceptions = delegations.exceptions(d)
     return d
 
 

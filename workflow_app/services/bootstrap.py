@@ -6,9 +6,12 @@ import re
 
 from sqlalchemy import func, select
 
+from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import TIMEZONES, RoleAssignment, Unit, User
 from workflow_app.security import hash_password
+from workflow_app.services import audit
+from workflow_app.services.access import Actor
 
 MIN_ADMIN_PASSWORD = 12
 MAX_PASSWORD = 200  # as the API's UserIn
@@ -72,5 +75,14 @@ def create_admin(
     user = User(username=username, password_hash=hash_password(password), locale="id")
     user.roles.append(RoleAssignment(role="admin", unit_id=unit.id))
     db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "user_created",
+        Actor.system(),
+        utcnow(),
+        {"username": username, "roles": [{"role": "admin", "unit_id": unit.id}], "via": "create-admin"},
+    )
     db.session.commit()
     return user, unit, created

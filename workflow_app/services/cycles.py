@@ -243,6 +243,37 @@ def launch(cycle: Cycle, now: datetime) -> int:
     return _appraisal_count(cycle.id) - before
 
 
+def duty_conflicts(cycle: Cycle) -> list[str]:
+    """Employees a launch would give an assessor or superior who is themself or each other.
+
+    The org chart refuses reporting loops on every edit, but data from an import or a direct
+    change could still hold one; a launch must not turn it into a self-appraisal.
+    """
+    scope = db.session.get(Unit, cycle.unit_id)
+    boss = aliased(Employee)
+    rows = db.session.execute(
+        select(Employee.id, Employee.nip, Employee.name, Employee.superior_id, boss.superior_id)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .outerjoin(boss, boss.id == Employee.superior_id)
+        .where(
+            Employee.active.is_(True),
+            Unit.path.startswith(scope.path, autoescape=True),
+            (Employee.superior_id == Employee.id)
+            | (boss.superior_id == Employee.id)
+            | (boss.superior_id == Employee.superior_id),
+        )
+        .order_by(Employee.id)
+    ).all()
+    found = []
+    for eid, nip, name, assessor, superior in rows:
+        who = "themself" if assessor == eid else f"employee {assessor}"
+        role = "assessor" if assessor == eid else "assessor and superior"
+        if superior == eid and assessor != eid:
+            who, role = "themself", "assessor's superior"
+        found.append(f"{name} (id {eid}, NIP {nip}) would have {who} as {role}")
+    return found
+
+
 def _appraisal_count(cycle_id: int) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id)

@@ -146,12 +146,18 @@ def _plan(d: Delegation, a: Appraisal) -> tuple[int | None, int | None, str | No
 
 def exceptions(d: Delegation) -> list[dict]:
     """The delegator's open appraisals the delegate does not take over, and who holds them."""
+    involved = (Appraisal.employee_id == d.delegate_id) | (Appraisal.superior_id == d.delegate_id)
     rows = db.session.scalars(
         select(Appraisal).where(
             Appraisal.state.in_(APPRAISAL.open_states),
-            (Appraisal.employee_id == d.delegate_id) | (Appraisal.superior_id == d.delegate_id),
-            (Appraisal.assessor_id == d.delegator_id)
-            | ((Appraisal.delegation_id == d.id) & Appraisal.pre_delegation_superior_id.is_not(None)),
+            ((Appraisal.assessor_id == d.delegator_id) & Appraisal.delegation_id.is_(None) & involved)
+            | (
+                (Appraisal.delegation_id == d.id)
+                & (
+                    Appraisal.pre_delegation_superior_id.is_not(None)
+                    | (Appraisal.employee_id == d.delegate_id)
+                )
+            ),
         )
     ).all()
     result = []

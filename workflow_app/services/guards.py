@@ -216,6 +216,19 @@ def no_open_appraisals_unless_forced(ctx: GuardContext) -> dict:
     return {}
 
 
+def org_chart_separates_duties(ctx: GuardContext) -> dict:
+    """Launch only when every employee's assessor and superior are two other people."""
+    from workflow_app.services.cycles import duty_conflicts
+
+    conflicts = duty_conflicts(ctx.cycle)
+    if conflicts:
+        shown = "; ".join(conflicts[:10]) + (
+            f"; and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        )
+        return {"org_chart": f"Fix the superiors of these employees before launching: {shown}."}
+    return {}
+
+
 GUARDS = {
     fn.__name__: fn
     for fn in (
@@ -233,6 +246,7 @@ GUARDS = {
         training_dates_in_cycle,
         objection_decision_valid,
         no_open_appraisals_unless_forced,
+        org_chart_separates_duties,
     )
 }
 
