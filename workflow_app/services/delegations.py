@@ -78,6 +78,10 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
         errors["delegate_id"] = ["The delegate must be someone else."]
     elif actor.employee_id == delegate.id:
         errors["delegate_id"] = ["You cannot appoint yourself; another HR officer records this."]
+    elif _moves_own_appraisal(actor, Appraisal.assessor_id == delegator.id):
+        errors["delegator_id"] = [
+            "The delegator assesses your own appraisal; another HR officer records this delegation."
+        ]
     if data["end_date"] < data["start_date"]:
         errors["end_date"] = ["Must not be before start_date."]
     overlapping = db.session.scalar(
@@ -114,6 +118,24 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
     if d.start_date <= local_date(now, delegator.unit.timezone):
         activate(d, now, actor)
     return d
+
+
+def _moves_own_appraisal(actor: Actor, moved) -> bool:
+    """Whether a change of the appraisals matching ``moved`` would touch the actor's own."""
+    if actor.employee_id is None:
+        return False
+    return (
+        db.session.scalar(
+            select(Appraisal.id)
+            .where(
+                Appraisal.employee_id == actor.employee_id,
+                Appraisal.state.in_(APPRAISAL.open_states),
+                moved,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _superior_of(employee_id: int | None) -> int | None:
@@ -240,6 +262,10 @@ def end_delegation(actor: Actor, delegation_id: int) -> Delegation:
         raise problems.not_found("delegation")
     if d.ended_at is not None:
         raise problems.Problem(409, "delegation-ended", detail="This delegation has already ended.")
+    if _moves_own_appraisal(actor, Appraisal.delegation_id == d.id):
+        raise problems.forbidden(
+            "Ending this delegation moves your own appraisal; another HR officer ends it."
+        )
     end(d, utcnow(), actor)
     return d
 

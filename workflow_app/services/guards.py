@@ -162,12 +162,15 @@ def result_acceptable(ctx: GuardContext) -> dict:
     return {}
 
 
+def _as_date(value) -> date | None:
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
+
+
 def due_date_in_cycle(ctx: GuardContext) -> dict:
     """A due date HR sets lies between today (in the unit's zone) and the cycle's end."""
-    due = ctx.fields.get("due_date")
+    due = _as_date(ctx.fields.get("due_date"))
     if due is None:
         return {}
-    due = due if isinstance(due, date) else date.fromisoformat(str(due))
     end = cycle_end(ctx.cycle)
     if not ctx.today <= due <= end:
         return {"due_date": f"Must lie between today ({ctx.today.isoformat()}) and the cycle's end ({end})."}
@@ -177,7 +180,7 @@ def due_date_in_cycle(ctx: GuardContext) -> dict:
 def training_dates_in_cycle(ctx: GuardContext) -> dict:
     end = cycle_end(ctx.cycle)
     for item in ctx.fields.get("trainings") or ():
-        due = item.get("due_date")
+        due = _as_date(item.get("due_date"))
         if due is not None and not ctx.today <= due <= end:
             return {
                 "trainings": (
