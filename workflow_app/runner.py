@@ -304,6 +304,8 @@ def main() -> int:
             KINERJA_INSTANCE_DIR=str(instance),
         )
         env.setdefault("SCHEDULER_INTERVAL", "5")
+        # A copy of the audit checkpoints outside the database, as production should keep one.
+        env.setdefault("AUDIT_CHECKPOINT_FILE", str(instance / "audit-checkpoints.jsonl"))
         if mail is not None:
             env.update(
                 SMTP_HOST="127.0.0.1",
