@@ -34,7 +34,12 @@ from workflow_app.notifications import mailer
 from workflow_app.notifications.catalog import KINDS, OTHER_RULES, RULES
 from workflow_app.notifications.render import render
 from workflow_app.services.access import arrangement, holder_employee_id
-from workflow_app.services.snapshots import appraisal_snapshot, employee_name
+from workflow_app.services.snapshots import (
+    appraisal_snapshot,
+    cycle_snapshot,
+    delegation_snapshot,
+    employee_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +227,7 @@ def on_cycle_launch(msg: OutboxMessage) -> list[int]:
     cycle = db.session.get(Cycle, msg.payload["cycle_id"])
     if cycle is None:
         return []
-    context = {"cycle": cycle.name, "cycle_id": cycle.id, "due": cycle.plan_due.isoformat()}
+    context = msg.payload.get("context") or cycle_snapshot(cycle)
     key = literal("cycle_launched:") + Appraisal.id.cast(db.String) + literal(":") + User.id.cast(db.String)
     already = exists().where(Notification.dedupe_key == key)
     now = utcnow()
@@ -267,12 +272,7 @@ def on_delegation(msg: OutboxMessage) -> list[int]:
     if delegation is None:
         return []
     kind, relations = OTHER_RULES[msg.topic]
-    context = {
-        "delegator": delegation.delegator.name,
-        "delegation_kind": delegation.kind,
-        "start": delegation.start_date.isoformat(),
-        "end": delegation.end_date.isoformat(),
-    }
+    context = msg.payload.get("context") or delegation_snapshot(delegation)
     people = {"delegate": delegation.delegate_id, "delegator": delegation.delegator_id}
     users = users_of(people[r] for r in relations)
     return [n.id for n in notify(kind, users, context, msg.dedupe_key)]

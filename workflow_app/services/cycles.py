@@ -16,6 +16,7 @@ from workflow_app.scoring import DEFAULT_SCHEME, scheme
 from workflow_app.services import audit, guards
 from workflow_app.services.access import Actor, unit_scope_filter
 from workflow_app.services.appraisals import apply_event
+from workflow_app.services.snapshots import cycle_snapshot
 
 DATE_ORDER = (
     "period_start",
@@ -166,7 +167,7 @@ def fire_cycle_event(
     )
     audit.outbox(
         f"cycle.{event}",
-        {"cycle_id": cycle.id, "event": event, "seq": log.seq, **result},
+        {"cycle_id": cycle.id, "event": event, "seq": log.seq, **result, "context": cycle_snapshot(cycle)},
         dedupe_key=f"cycle:{cycle.id}:{log.seq}",
         at=now,
     )

@@ -16,7 +16,7 @@ from workflow_app.services import audit
 from workflow_app.services.access import Actor, appraisal_relations
 from workflow_app.services.appraisals import _flush
 from workflow_app.services.sla import local_date
-from workflow_app.services.snapshots import appraisal_snapshot, employee_name
+from workflow_app.services.snapshots import appraisal_snapshot, delegation_snapshot, employee_name
 
 
 def _employee(employee_id: int, field: str) -> Employee:
@@ -230,7 +230,12 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
         _log_move(a, "delegate", actor, now, payload)
     if d.activated_at is None:
         d.activated_at = now
-        audit.outbox("delegation.started", {"delegation_id": d.id}, f"delegation:{d.id}:started", now)
+        audit.outbox(
+            "delegation.started",
+            {"delegation_id": d.id, "context": delegation_snapshot(d)},
+            f"delegation:{d.id}:started",
+            now,
+        )
     _flush()
     return len(rows)
 
@@ -251,7 +256,12 @@ def end(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
         _log_move(a, "end_delegation", actor, now, payload)
     d.ended_at = now
     audit.record("delegation", d.id, "delegation_ended", actor, now, {"returned": len(rows)})
-    audit.outbox("delegation.ended", {"delegation_id": d.id}, f"delegation:{d.id}:ended", now)
+    audit.outbox(
+        "delegation.ended",
+        {"delegation_id": d.id, "context": delegation_snapshot(d)},
+        f"delegation:{d.id}:ended",
+        now,
+    )
     _flush()
     return len(rows)
 

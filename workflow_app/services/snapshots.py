@@ -8,7 +8,7 @@ the due date of the submission.
 from __future__ import annotations
 
 from workflow_app.extensions import db
-from workflow_app.models import Appraisal, Employee, User
+from workflow_app.models import Appraisal, Cycle, Delegation, Employee, User
 from workflow_app.services.access import holder_employee_id
 from workflow_app.services.sla import local_date
 
@@ -48,3 +48,16 @@ def appraisal_snapshot(appraisal: Appraisal, *, actor_user_id: int | None = None
             "holder": employee_name(holder_employee_id(appraisal)) or HR_LABEL,
             **extra,
         }
+
+
+def cycle_snapshot(cycle: Cycle) -> dict:
+    return {"cycle": cycle.name, "cycle_id": cycle.id, "due": cycle.plan_due.isoformat()}
+
+
+def delegation_snapshot(d: Delegation) -> dict:
+    return {
+        "delegator": employee_name(d.delegator_id),
+        "delegation_kind": d.kind,
+        "start": d.start_date.isoformat(),
+        "end": d.end_date.isoformat(),
+    }
