@@ -48,11 +48,14 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     api.init_app(app)
 
-    from workflow_app import problems, ratelimit
+    from workflow_app import problems, ratelimit, uow
     from workflow_app.api import register_api
     from workflow_app.health import bp as health_bp
+    from workflow_app.jobs.dispatch import kick
 
     register_api(app, api)
+    # After each committed unit of work, hand its new outbox rows to the workers at once.
+    uow.after_commit(app, kick)
     ratelimit.init_app(app)
     app.register_blueprint(health_bp)
     if app.config["ENV_NAME"] in ("development", "test"):

@@ -86,6 +86,10 @@ def not_found(kind: str = "resource") -> Problem:
     return Problem(404, detail=f"No {kind} with that id is visible to you.")
 
 
+def unknown_event(event: str) -> Problem:
+    return Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+
+
 def forbidden(detail: str) -> Problem:
     return Problem(403, detail=detail)
 

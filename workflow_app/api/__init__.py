@@ -10,7 +10,6 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from workflow_app import problems
-from workflow_app.extensions import db
 from workflow_app.services.access import Actor
 
 
@@ -98,14 +97,6 @@ def authenticate() -> None:
 
 def actor() -> Actor:
     return g.actor
-
-
-def commit() -> None:
-    """The request boundary: commit once, then hand new outbox rows to the workers."""
-    db.session.commit()
-    from workflow_app.jobs.dispatch import kick
-
-    kick()
 
 
 def register_api(app, api) -> None:

@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint
 
-from workflow_app.api import actor, commit
+from workflow_app.api import actor
 from workflow_app.api.schemas import (
     EmployeeIn,
     EmployeeOut,
@@ -17,6 +17,7 @@ from workflow_app.api.schemas import (
     UserPatch,
 )
 from workflow_app.services import admin
+from workflow_app.uow import unit_of_work
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Units, employees and users")
 
@@ -33,8 +34,8 @@ def list_units():
 @blp.response(201, UnitOut)
 def create_unit(data):
     """Create a unit under a unit you administer."""
-    unit = admin.create_unit(actor(), data)
-    commit()
+    with unit_of_work():
+        unit = admin.create_unit(actor(), data)
     return unit
 
 
@@ -49,8 +50,8 @@ def get_unit(unit_id):
 @blp.response(200, UnitOut)
 def update_unit(data, unit_id):
     """Rename, recode or move a unit (its subtree moves with it)."""
-    unit = admin.update_unit(actor(), unit_id, data)
-    commit()
+    with unit_of_work():
+        unit = admin.update_unit(actor(), unit_id, data)
     return unit
 
 
@@ -68,8 +69,8 @@ def list_employees(query):
 @blp.response(201, EmployeeOut)
 def create_employee(data):
     """Create an employee (NIP validated) in a unit you manage."""
-    employee = admin.create_employee(actor(), data)
-    commit()
+    with unit_of_work():
+        employee = admin.create_employee(actor(), data)
     return employee
 
 
@@ -83,8 +84,8 @@ def get_employee(employee_id):
 @blp.arguments(EmployeePatch)
 @blp.response(200, EmployeeOut)
 def update_employee(data, employee_id):
-    employee = admin.update_employee(actor(), employee_id, data)
-    commit()
+    with unit_of_work():
+        employee = admin.update_employee(actor(), employee_id, data)
     return employee
 
 
@@ -99,8 +100,8 @@ def list_users():
 @blp.response(201, UserOut)
 def create_user(data):
     """Create an account, optionally linked to an employee, with scoped HR/admin roles."""
-    user = admin.create_user(actor(), data)
-    commit()
+    with unit_of_work():
+        user = admin.create_user(actor(), data)
     return user
 
 
@@ -115,6 +116,6 @@ def get_user(user_id):
 @blp.response(200, UserOut)
 def update_user(data, user_id):
     """Change password (revokes the user's tokens), roles, locale or active flag."""
-    user = admin.update_user(actor(), user_id, data)
-    commit()
+    with unit_of_work():
+        user = admin.update_user(actor(), user_id, data)
     return user

@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint
 
-from workflow_app.api import actor, commit
+from workflow_app.api import actor
 from workflow_app.api.schemas import (
     AppraisalDetailOut,
     AppraisalPage,
@@ -19,6 +19,7 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal
 from workflow_app.services import appraisals
 from workflow_app.services.access import appraisal_relations
+from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
 
@@ -66,8 +67,8 @@ def get_appraisal(appraisal_id):
 @blp.response(200, AppraisalDetailOut)
 def put_plan(data, appraisal_id):
     """Replace the plan items and behaviour expectations (plan_drafted only; with version)."""
-    appraisal = appraisals.update_plan(actor(), appraisal_id, data)
-    commit()
+    with unit_of_work():
+        appraisal = appraisals.update_plan(actor(), appraisal_id, data)
     return dump_detail(appraisal)
 
 
@@ -76,8 +77,8 @@ def put_plan(data, appraisal_id):
 @blp.response(200, AppraisalDetailOut)
 def put_progress(data, appraisal_id):
     """Record realisation per plan item: mid-year in midyear_review, final in final_review."""
-    appraisal = appraisals.record_progress(actor(), appraisal_id, data)
-    commit()
+    with unit_of_work():
+        appraisal = appraisals.record_progress(actor(), appraisal_id, data)
     return dump_detail(appraisal)
 
 
@@ -86,8 +87,8 @@ def put_progress(data, appraisal_id):
 @blp.response(200, AppraisalDetailOut)
 def patch_training(data, appraisal_id, training_id):
     """Mark a training completed (employee) or recorded (HR)."""
-    appraisal = appraisals.update_training(actor(), appraisal_id, training_id, data)
-    commit()
+    with unit_of_work():
+        appraisal = appraisals.update_training(actor(), appraisal_id, training_id, data)
     return dump_detail(appraisal)
 
 
@@ -96,8 +97,8 @@ def patch_training(data, appraisal_id, training_id):
 @blp.response(200, AppraisalDetailOut)
 def fire_event(data, appraisal_id, event):
     """Fire an event with the appraisal's current ``version``; 409 on a stale version."""
-    appraisal = appraisals.fire_event(actor(), appraisal_id, event, data)
-    commit()
+    with unit_of_work():
+        appraisal = appraisals.fire_event(actor(), appraisal_id, event, data)
     return dump_detail(appraisal)
 
 
@@ -114,16 +115,13 @@ def history(appraisal_id):
 def bulk_events(data):
     """Fire one event on many appraisals; each item applies whole or not at all."""
     event, ids, dry_run = data.pop("event"), data.pop("ids"), data.pop("dry_run")
-    results = appraisals.bulk_event(actor(), event, ids, data, dry_run)
+    with read_only() if dry_run else unit_of_work():
+        results = appraisals.bulk_event(actor(), event, ids, data, dry_run)
     return bulk_response(event, dry_run, results)
 
 
 def bulk_response(event: str, dry_run: bool, results) -> dict:
-    """End a bulk request: roll back a dry run, commit a real one, and summarise per item."""
-    if dry_run:
-        db.session.rollback()
-    else:
-        commit()
+    """Summarise a bulk request per item (a dry run was rolled back, a real one committed)."""
     applied = sum(1 for r in results if r.ok)
     return {
         "event": event,

@@ -3,10 +3,11 @@
 from flask import g
 from flask_smorest import Blueprint
 
-from workflow_app.api import authenticate, commit
+from workflow_app.api import authenticate
 from workflow_app.api.schemas import TokenIn, TokenOut
 from workflow_app.ratelimit import login_throttled
 from workflow_app.services import auth
+from workflow_app.uow import unit_of_work
 
 AUTH_REQUIRED = False
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
@@ -24,8 +25,8 @@ def create_token(data):
     Failed attempts are counted per (username, client address) and per client address;
     over either limit the answer is 429 `too-many-attempts` with `Retry-After`.
     """
-    token, row = auth.issue_token(data["username"], data["password"])
-    commit()
+    with unit_of_work():
+        token, row = auth.issue_token(data["username"], data["password"])
     return {"token": token, "token_type": "Bearer", "expires_at": row.expires_at}
 
 
@@ -33,6 +34,6 @@ def create_token(data):
 @blp.response(204)
 def revoke_token():
     """Revoke the token this request is made with."""
-    authenticate()
-    auth.revoke(g.token)
-    commit()
+    with unit_of_work():
+        authenticate()
+        auth.revoke(g.token)

@@ -3,9 +3,10 @@
 from flask_smorest import Blueprint
 
 from state_machines import CYCLE
-from workflow_app.api import actor, commit
+from workflow_app.api import actor
 from workflow_app.api.schemas import CycleEventIn, CycleEventOut, CycleIn, CycleOut
 from workflow_app.services import cycles
+from workflow_app.uow import unit_of_work
 
 blp = Blueprint("cycles", __name__, url_prefix="/api/v1/cycles", description="Appraisal cycles")
 
@@ -28,8 +29,8 @@ def list_cycles():
 @blp.response(201, CycleOut)
 def create_cycle(data):
     """Create a cycle (state draft) for a unit subtree in your HR scope."""
-    cycle = cycles.create_cycle(actor(), data)
-    commit()
+    with unit_of_work():
+        cycle = cycles.create_cycle(actor(), data)
     return dump_cycle(cycle)
 
 
@@ -44,6 +45,6 @@ def get_cycle(cycle_id):
 @blp.response(200, CycleEventOut)
 def fire_event(data, cycle_id, event):
     """Fire a cycle event: launch, open_midyear, open_scoring or close (with version)."""
-    cycle, result = cycles.fire_cycle_event(actor(), cycle_id, event, data)
-    commit()
+    with unit_of_work():
+        cycle, result = cycles.fire_cycle_event(actor(), cycle_id, event, data)
     return {"cycle": dump_cycle(cycle), "result": result}

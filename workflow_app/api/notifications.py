@@ -5,12 +5,13 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select, update
 
 from workflow_app import problems
-from workflow_app.api import actor, commit
+from workflow_app.api import actor
 from workflow_app.api.schemas import In, Page, PageOut, Patch, PerPage, QueryBool, UTCDateTime
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Notification, User
 from workflow_app.notifications.render import link_for, subject_and_body
+from workflow_app.uow import unit_of_work
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="Notifications")
 
@@ -82,12 +83,12 @@ def list_notifications(query):
 @blp.response(200, NotificationOut)
 def mark_read(notification_id):
     """Mark one of your notifications read."""
-    n = db.session.get(Notification, notification_id)
-    if n is None or n.user_id != actor().user_id:
-        raise problems.not_found("notification")
-    if n.read_at is None:
-        n.read_at = utcnow()
-    commit()
+    with unit_of_work():
+        n = db.session.get(Notification, notification_id)
+        if n is None or n.user_id != actor().user_id:
+            raise problems.not_found("notification")
+        if n.read_at is None:
+            n.read_at = utcnow()
     return _present(n, db.session.get(User, actor().user_id).locale)
 
 
@@ -95,12 +96,12 @@ def mark_read(notification_id):
 @blp.response(204)
 def mark_all_read():
     """Mark all your notifications read."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == actor().user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    commit()
+    with unit_of_work():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == actor().user_id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
 
 
 @blp.route("/preferences", methods=["GET"])
@@ -114,8 +115,8 @@ def get_preferences():
 @blp.response(200, PreferencesOut)
 def set_preferences(data):
     """Language of your emails and whether non-urgent ones come as a daily digest."""
-    me = db.session.get(User, actor().user_id)
-    for key, value in data.items():
-        setattr(me, key, value)
-    commit()
+    with unit_of_work():
+        me = db.session.get(User, actor().user_id)
+        for key, value in data.items():
+            setattr(me, key, value)
     return me

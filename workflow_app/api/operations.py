@@ -5,13 +5,14 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from workflow_app import problems
-from workflow_app.api import actor, commit, schemas
+from workflow_app.api import actor, schemas
 from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Incident, Notification, OutboxMessage, Unit
 from workflow_app.services import appraisals, delegations, leave
+from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint(
     "operations", __name__, url_prefix="/api/v1", description="Incidents, leave, delegation, reassignment"
@@ -63,19 +64,23 @@ def list_incidents(query):
 @blp.response(200, IncidentOut)
 def retry_incident(incident_id):
     """Put the failed delivery back in the queue; the incident resolves when it is re-queued."""
-    incident = db.session.get(Incident, incident_id)
-    if incident is None or not (actor().hr_paths or actor().admin_paths) or not _incident_visible(incident):
-        raise problems.not_found("incident")
-    if incident.resolved_at is not None:
-        raise problems.Problem(409, "incident-resolved", detail="This incident is already resolved.")
-    if incident.ref_type == "notification":
-        row = db.session.get(Notification, incident.ref_id)
-        row.email_status, row.email_attempts, row.email_error = "pending", 0, None
-    elif incident.ref_type == "outbox":
-        row = db.session.get(OutboxMessage, incident.ref_id)
-        row.status, row.attempts, row.available_at = "pending", 0, utcnow()
-    incident.retried_at = incident.resolved_at = utcnow()
-    commit()
+    with unit_of_work():
+        incident = db.session.get(Incident, incident_id)
+        if (
+            incident is None
+            or not (actor().hr_paths or actor().admin_paths)
+            or not _incident_visible(incident)
+        ):
+            raise problems.not_found("incident")
+        if incident.resolved_at is not None:
+            raise problems.Problem(409, "incident-resolved", detail="This incident is already resolved.")
+        if incident.ref_type == "notification":
+            row = db.session.get(Notification, incident.ref_id)
+            row.email_status, row.email_attempts, row.email_error = "pending", 0, None
+        elif incident.ref_type == "outbox":
+            row = db.session.get(OutboxMessage, incident.ref_id)
+            row.status, row.attempts, row.available_at = "pending", 0, utcnow()
+        incident.retried_at = incident.resolved_at = utcnow()
     return incident
 
 
@@ -123,8 +128,8 @@ def list_leave(employee_id):
 @blp.response(201, LeaveOut)
 def add_leave(data, employee_id):
     """Record leave; due dates of what the employee holds move back by the working days missed."""
-    row, changed = leave.add_leave(actor(), employee_id, data)
-    commit()
+    with unit_of_work():
+        row, changed = leave.add_leave(actor(), employee_id, data)
     row.rescheduled = changed
     return row
 
@@ -132,8 +137,8 @@ def add_leave(data, employee_id):
 @blp.route("/employees/<int:employee_id>/leave/<int:leave_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_leave(employee_id, leave_id):
-    leave.delete_leave(actor(), employee_id, leave_id)
-    commit()
+    with unit_of_work():
+        leave.delete_leave(actor(), employee_id, leave_id)
 
 
 # --- delegations -----------------------------------------------------------------------------
@@ -183,8 +188,8 @@ def create_delegation(data):
     The delegate never holds their own appraisal: it goes to the delegator's superior for the
     delegation's length, and ``exceptions`` lists each such appraisal with who holds it.
     """
-    d = delegations.create_delegation(actor(), data)
-    commit()
+    with unit_of_work():
+        d = delegations.create_delegation(actor(), data)
     d.exceptions = delegations.exceptions(d)
     return d
 
@@ -193,8 +198,8 @@ def create_delegation(data):
 @blp.response(200, DelegationOut)
 def end_delegation(delegation_id):
     """End a delegation now; open work goes back to the delegator."""
-    d = delegations.end_delegation(actor(), delegation_id)
-    commit()
+    with unit_of_work():
+        d = delegations.end_delegation(actor(), delegation_id)
     return d
 
 
@@ -221,11 +226,11 @@ class BulkReassignIn(In):
 @blp.response(200, AppraisalDetailOut)
 def reassign(data, appraisal_id):
     """Change the assessor (and superior) of one open appraisal; both assessors are notified."""
-    a = appraisals.load(actor(), appraisal_id, lock=True)
-    if data["version"] != a.version:
-        raise problems.version_conflict(a.version)
-    delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
-    commit()
+    with unit_of_work():
+        a = appraisals.load(actor(), appraisal_id, lock=True)
+        if data["version"] != a.version:
+            raise problems.version_conflict(a.version)
+        delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
     return dump_detail(a)
 
 
@@ -238,5 +243,6 @@ def bulk_reassign(data):
     def move(a) -> None:
         delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
 
-    results = appraisals.bulk_apply(actor(), data["ids"], move, data["dry_run"])
+    with read_only() if data["dry_run"] else unit_of_work():
+        results = appraisals.bulk_apply(actor(), data["ids"], move, data["dry_run"])
     return bulk_response("reassign", data["dry_run"], results)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from workflow_app import problems
 from workflow_app.clock import utcnow
@@ -13,14 +12,7 @@ from workflow_app.security import hash_password
 from workflow_app.services import audit
 from workflow_app.services.access import Actor, unit_scope_filter
 from workflow_app.services.auth import revoke_all
-
-
-def _flush_unique(field: str, message: str) -> None:
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise problems.validation_error({field: [message]}) from None
+from workflow_app.uow import flush_unique
 
 
 def _require_admin(actor: Actor) -> None:
@@ -65,7 +57,7 @@ def create_unit(actor: Actor, data: dict) -> Unit:
         parent_path = _unit_in_scope(actor, parent_id, field="parent_id").path
     unit = Unit(**data, path="/")
     db.session.add(unit)
-    _flush_unique("code", "A unit with this code exists.")
+    flush_unique("code", "A unit with this code exists.")
     unit.path = f"{parent_path}{unit.id}/"
     db.session.flush()
     return unit
@@ -100,7 +92,7 @@ def update_unit(actor: Actor, unit_id: int, data: dict) -> Unit:
         data.pop("parent_id", None)
     for key, value in data.items():
         setattr(unit, key, value)
-    _flush_unique("code", "A unit with this code exists.")
+    flush_unique("code", "A unit with this code exists.")
     return unit
 
 
@@ -157,7 +149,7 @@ def create_employee(actor: Actor, data: dict) -> Employee:
     _check_superior(actor, None, data.get("superior_id"))
     employee = Employee(**data)
     db.session.add(employee)
-    _flush_unique("nip", "An employee with this NIP exists.")
+    flush_unique("nip", "An employee with this NIP exists.")
     return employee
 
 
@@ -173,7 +165,7 @@ def update_employee(actor: Actor, employee_id: int, data: dict) -> Employee:
         _check_superior(actor, employee_id, data["superior_id"])
     for key, value in data.items():
         setattr(employee, key, value)
-    _flush_unique("nip", "An employee with this NIP exists.")
+    flush_unique("nip", "An employee with this NIP exists.")
     return employee
 
 
@@ -246,7 +238,7 @@ def create_user(actor: Actor, data: dict) -> User:
     password = data.pop("password")
     user = User(**data, password_hash=hash_password(password))
     db.session.add(user)
-    _flush_unique("username", "This username or employee already has an account.")
+    flush_unique("username", "This username or employee already has an account.")
     _set_roles(actor, user, roles)
     db.session.flush()
     audit.record(
@@ -295,5 +287,5 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
         revoke_all(user.id)
     if changed:
         audit.record("user", user.id, "user_updated", actor, now, changed, status=_status(user))
-    _flush_unique("employee_id", "This employee already has an account.")
+    flush_unique("employee_id", "This employee already has an account.")
     return user

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from state_machines import APPRAISAL, Transition
 from workflow_app import problems
@@ -24,9 +22,12 @@ from workflow_app.models import (
     Unit,
 )
 from workflow_app.scoring import scheme
-from workflow_app.services import audit, deadlines, guards, sla
+from workflow_app.services import audit, deadlines, guards, sla, workflow
 from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility
+from workflow_app.services.delegations import on_behalf_of
 from workflow_app.services.snapshots import appraisal_snapshot
+from workflow_app.services.workflow import Outgoing, Workflow
+from workflow_app.uow import flush, savepoint
 
 # --- loading ---------------------------------------------------------------------------------
 
@@ -51,38 +52,56 @@ def allowed_events(actor: Actor, appraisal: Appraisal) -> list[str]:
     return APPRAISAL.allowed_events(appraisal.state, appraisal_relations(actor, appraisal))
 
 
-def _check_version(appraisal: Appraisal, version) -> None:
-    if version is None:
-        raise problems.validation_error({"version": ["Missing data for required field."]})
-    if version != appraisal.version:
-        raise problems.version_conflict(appraisal.version)
-
-
-def _flush() -> None:
-    """Flush, turning a lost race into 409 version-conflict."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise problems.version_conflict(None) from None
-    except IntegrityError as exc:
-        db.session.rollback()
-        if "uq_transition_log_entity_seq" in str(exc.orig) or "transition_log" in str(exc.orig):
-            raise problems.version_conflict(None) from None
-        raise
-
-
 # --- the one path that fires every appraisal event --------------------------------------------
 
-_EFFECTS = {}
+
+def _guard_context(a: Appraisal, fields: dict, now: datetime) -> guards.GuardContext:
+    return guards.GuardContext(now=now, cycle=a.cycle, appraisal=a, fields=fields, zone=a.unit.timezone)
 
 
-def _effect(event):
-    def register(fn):
-        _EFFECTS[event] = fn
-        return fn
+def _on_enter(a: Appraisal, transition: Transition, fields: dict, now: datetime) -> None:
+    a.state_entered_at = now
+    deadlines.set_due(a, sla.sla_for(transition, a.cycle), fields, now)
+    a.escalation_level = 0
+    a.reminder_sent_at = None
 
-    return register
+
+def _log_payload(fields: dict, effect_payload: dict) -> dict:
+    return {**{k: v for k, v in fields.items() if k != "comment" and v is not None}, **effect_payload}
+
+
+def _message(a: Appraisal, log: TransitionLog, fields: dict, effect_payload: dict, actor: Actor) -> Outgoing:
+    """What the transition tells people, fixed now (services.snapshots)."""
+    context = appraisal_snapshot(
+        a,
+        actor_user_id=actor.user_id,
+        comment=log.comment,
+        decision=fields.get("decision"),
+        hours=effect_payload.get("training_hours_jp"),
+    )
+    payload = {
+        "appraisal_id": a.id,
+        "event": log.event,
+        "from": log.from_state,
+        "to": log.to_state,
+        "seq": log.seq,
+        "actor_user_id": actor.user_id,
+        "context": context,
+    }
+    return Outgoing("appraisal.transitioned", payload, f"appraisal:{a.id}:{log.seq}")
+
+
+FLOW = Workflow(
+    definition=APPRAISAL,
+    entity="appraisal",
+    relations=appraisal_relations,
+    guard_context=_guard_context,
+    message=_message,
+    log_payload=_log_payload,
+    on_enter=_on_enter,
+    on_behalf_of=on_behalf_of,
+)
+_effect = FLOW.effect
 
 
 @_effect("score")
@@ -165,20 +184,6 @@ def _reopen(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
     return {}
 
 
-def _check_fields(transition: Transition, fields: dict) -> None:
-    accepted = set(transition.accepted_fields)
-    errors: dict = {}
-    for key in fields:
-        if key not in accepted and fields[key] is not None:
-            errors[key] = [f"Not accepted by event '{transition.event}'."]
-    for key in transition.required:
-        value = fields.get(key)
-        if value is None or (isinstance(value, (str, list)) and not value):
-            errors[key] = [f"Required by event '{transition.event}'."]
-    if errors:
-        raise problems.validation_error(errors)
-
-
 def apply_event(
     actor: Actor,
     appraisal: Appraisal,
@@ -189,103 +194,17 @@ def apply_event(
     check_version: bool = True,
     now: datetime | None = None,
 ) -> TransitionLog:
-    """Fire ``event`` on a loaded (locked) appraisal: authorise, guard, move, log, outbox, flush."""
-    now = now or utcnow()
-    transition = APPRAISAL.transitions.get(event)
-    if transition is None:
-        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
-    relations = appraisal_relations(actor, appraisal)
-    usable = relations.intersection(transition.roles)
-    if not usable:
-        raise problems.forbidden(
-            f"'{event}' may be fired by {', '.join(transition.roles)}; you are "
-            f"{', '.join(sorted(relations)) or 'not involved'} here."
-        )
-    if check_version:
-        # Before the state check: a caller who acted on a stale copy must reload, whatever
-        # the state has become meanwhile.
-        _check_version(appraisal, version)
-    if appraisal.state not in transition.source:
-        raise problems.invalid_transition(
-            event, appraisal.state, APPRAISAL.allowed_events(appraisal.state, relations)
-        )
-    _check_fields(transition, fields)
-    zone = appraisal.unit.timezone
-    ctx = guards.GuardContext(now=now, cycle=appraisal.cycle, appraisal=appraisal, fields=fields, zone=zone)
-    errors = guards.check(transition.guards, ctx)
-    if errors:
-        raise problems.guard_failed(event, errors)
-
-    from_state = appraisal.state
-    APPRAISAL.fire(appraisal, event)
-    effect = _EFFECTS.get(event)
-    effect_payload = effect(appraisal, fields, actor, now) if effect else {}
-    if not transition.reflexive:
-        appraisal.state_entered_at = now
-        deadlines.set_due(appraisal, sla.sla_for(transition, appraisal.cycle), fields, now)
-        appraisal.escalation_level = 0
-        appraisal.reminder_sent_at = None
-
-    role = _acting_role(relations, transition)
-    from workflow_app.services.delegations import on_behalf_of
-
-    payload = {k: v for k, v in fields.items() if k not in ("comment",) and v is not None}
-    payload.update(effect_payload)
-    comment = (
-        fields.get("comment") or fields.get("reason") or fields.get("feedback") or fields.get("reasoning")
+    """Fire ``event`` on a loaded (locked) appraisal through the one event path."""
+    return workflow.fire(
+        FLOW, actor, appraisal, event, fields, version=version, check_version_=check_version, now=now
     )
-    log = audit.append(
-        entity="appraisal",
-        entity_id=appraisal.id,
-        event=event,
-        from_state=from_state,
-        to_state=appraisal.state,
-        actor_user_id=actor.user_id,
-        actor_role=role,
-        machine_version=appraisal.machine_version,
-        at=now,
-        comment=comment,
-        payload=payload,
-        on_behalf_of_user_id=on_behalf_of(appraisal, actor, role),
-    )
-    audit.outbox(
-        "appraisal.transitioned",
-        {
-            "appraisal_id": appraisal.id,
-            "event": event,
-            "from": from_state,
-            "to": appraisal.state,
-            "seq": log.seq,
-            "actor_user_id": actor.user_id,
-            "context": appraisal_snapshot(
-                appraisal,
-                actor_user_id=actor.user_id,
-                comment=comment,
-                decision=fields.get("decision"),
-                hours=effect_payload.get("training_hours_jp"),
-            ),
-        },
-        dedupe_key=f"appraisal:{appraisal.id}:{log.seq}",
-        at=now,
-    )
-    _flush()
-    return log
-
-
-def _acting_role(relations: frozenset[str], transition: Transition) -> str:
-    """The role the caller acts in: the first of the transition's roles they hold."""
-    for role in transition.roles:
-        if role in relations:
-            return role
-    return "system"
 
 
 def fire_event(actor: Actor, appraisal_id: int, event: str, data: dict) -> Appraisal:
     """Use case: fire one event on one appraisal, with the caller's version."""
     data = dict(data)
     version = data.pop("version", None)
-    if event not in APPRAISAL.transitions:
-        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    workflow.transition_of(FLOW, event)  # an unknown event is a 404 before anything is read
     appraisal = load(actor, appraisal_id, lock=True)
     apply_event(actor, appraisal, event, data, version=version)
     return appraisal
@@ -303,28 +222,27 @@ class BulkResult:
 def bulk_apply(actor: Actor, ids: list[int], action, dry_run: bool) -> list[BulkResult]:
     """Run ``action(appraisal)`` on each visible appraisal, each in its own savepoint.
 
-    An item applies whole or not at all; with ``dry_run`` every savepoint is rolled back after
-    the item has been checked and applied, so the results say what would happen.
+    An item applies whole or not at all: a failed item rolls back its own savepoint only, so
+    the items before it stay applied and are reported truthfully. With ``dry_run`` every
+    savepoint is rolled back after the item has been checked and applied, so the results say
+    what would happen.
     """
     results = []
     for appraisal_id in dict.fromkeys(ids):
-        savepoint = db.session.begin_nested()
         try:
-            appraisal = load(actor, appraisal_id, lock=True)
-            action(appraisal)
-            results.append(BulkResult(appraisal_id, True, appraisal.state, appraisal.version))
-            savepoint.rollback() if dry_run else savepoint.commit()
+            with savepoint(keep=not dry_run):
+                appraisal = load(actor, appraisal_id, lock=True)
+                action(appraisal)
+                outcome = BulkResult(appraisal_id, True, appraisal.state, appraisal.version)
+            results.append(outcome)
         except problems.Problem as exc:
-            if savepoint.is_active:
-                savepoint.rollback()
             results.append(BulkResult(appraisal_id, False, problem=exc.to_dict()))
     return results
 
 
 def bulk_event(actor: Actor, event: str, ids: list[int], fields: dict, dry_run: bool) -> list[BulkResult]:
     """Use case: fire one event on many appraisals at their current versions."""
-    if event not in APPRAISAL.transitions:
-        raise problems.Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    workflow.transition_of(FLOW, event)
 
     def fire(appraisal: Appraisal) -> None:
         apply_event(actor, appraisal, event, fields, version=None, check_version=False)
@@ -351,7 +269,7 @@ def update_plan(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | 
             detail=f"The plan is editable in plan_drafted only; the appraisal is {appraisal.state}.",
             state=appraisal.state,
         )
-    _check_version(appraisal, data.get("version"))
+    workflow.check_version(appraisal, data.get("version"))
     appraisal.plan_items.clear()
     appraisal.behaviours.clear()
     db.session.flush()
@@ -388,7 +306,7 @@ def record_progress(actor: Actor, appraisal_id: int, data: dict, *, now: datetim
             detail="Progress is recorded during midyear_review and final_review.",
             state=appraisal.state,
         )
-    _check_version(appraisal, data.get("version"))
+    workflow.check_version(appraisal, data.get("version"))
     by_id = {i.id: i for i in appraisal.plan_items}
     unknown = [entry["item_id"] for entry in data["items"] if entry["item_id"] not in by_id]
     if unknown:
@@ -423,7 +341,7 @@ def update_training(
         raise problems.Problem(
             409, "training-locked", detail="Trainings are updated in training_assigned only."
         )
-    _check_version(appraisal, data.get("version"))
+    workflow.check_version(appraisal, data.get("version"))
     training.status = status
     training.evidence = data.get("evidence")
     training.completed_at = now or utcnow()
@@ -463,7 +381,7 @@ def _touch(appraisal: Appraisal) -> None:
     from sqlalchemy.orm.attributes import flag_modified
 
     flag_modified(appraisal, "state")
-    _flush()
+    flush()
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -9,14 +9,15 @@ from sqlalchemy.orm import aliased, joinedload
 
 from state_machines import APPRAISAL, CYCLE
 from workflow_app import problems
-from workflow_app.clock import end_of_local_day, utcnow
+from workflow_app.clock import end_of_local_day
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, Employee, Unit
 from workflow_app.scoring import DEFAULT_SCHEME, scheme
-from workflow_app.services import audit, guards
+from workflow_app.services import guards, workflow
 from workflow_app.services.access import Actor, unit_scope_filter
 from workflow_app.services.appraisals import apply_event
 from workflow_app.services.snapshots import cycle_snapshot
+from workflow_app.services.workflow import Outgoing, Workflow
 
 DATE_ORDER = (
     "period_start",
@@ -109,70 +110,61 @@ def open_appraisal_count(cycle_id: int) -> int:
     )
 
 
+def _guard_context(cycle: Cycle, fields: dict, now: datetime) -> guards.GuardContext:
+    return guards.GuardContext(now=now, cycle=cycle, fields=fields, zone=cycle.unit.timezone)
+
+
+def _message(cycle: Cycle, log, fields: dict, result: dict, actor: Actor) -> Outgoing:
+    payload = {
+        "cycle_id": cycle.id,
+        "event": log.event,
+        "seq": log.seq,
+        **result,
+        "context": cycle_snapshot(cycle),
+    }
+    return Outgoing(f"cycle.{log.event}", payload, f"cycle:{cycle.id}:{log.seq}")
+
+
+FLOW = Workflow(
+    definition=CYCLE,
+    entity="cycle",
+    relations=cycle_relations,
+    guard_context=_guard_context,
+    message=_message,
+    log_payload=lambda fields, result: result,
+)
+
+
+@FLOW.effect("launch")
+def _launch(cycle: Cycle, fields: dict, actor: Actor, now: datetime) -> dict:
+    created = launch(cycle, now)
+    cycle.launched_at = cycle.launched_at or now
+    return {"created": created}
+
+
+@FLOW.effect("open_midyear")
+def _open_midyear(cycle: Cycle, fields: dict, actor: Actor, now: datetime) -> dict:
+    return {"opened": open_midyear_reviews(cycle, now)}
+
+
+@FLOW.effect("close")
+def _close(cycle: Cycle, fields: dict, actor: Actor, now: datetime) -> dict:
+    return {"open_appraisals": open_appraisal_count(cycle.id), "forced": bool(fields.get("force"))}
+
+
 def fire_cycle_event(
     actor: Actor, cycle_id: int, event: str, data: dict, now: datetime | None = None
 ) -> tuple[Cycle, dict]:
     """Use case: fire a cycle event (launch, open_midyear, open_scoring, close)."""
-    now = now or utcnow()
     data = dict(data)
     version = data.pop("version", None)
-    transition = CYCLE.transitions.get(event)
-    if transition is None:
-        raise problems.Problem(404, "unknown-event", detail=f"There is no cycle event '{event}'.")
+    workflow.transition_of(FLOW, event)
     cycle = load(actor, cycle_id, lock=True)
-    relations = cycle_relations(actor, cycle)
-    if not relations.intersection(transition.roles):
-        raise problems.forbidden(f"'{event}' may be fired by {', '.join(transition.roles)}.")
-    if cycle.state not in transition.source:
-        raise problems.invalid_transition(event, cycle.state, CYCLE.allowed_events(cycle.state, relations))
-    if not actor.is_system:
-        if version is None:
-            raise problems.validation_error({"version": ["Missing data for required field."]})
-        if version != cycle.version:
-            raise problems.version_conflict(cycle.version)
-    accepted = set(transition.accepted_fields)
-    unknown = {
-        k: ["Not accepted by this event."] for k, v in data.items() if k not in accepted and v is not None
-    }
-    if unknown:
-        raise problems.validation_error(unknown)
-    ctx = guards.GuardContext(now=now, cycle=cycle, fields=data, zone=cycle.unit.timezone)
-    errors = guards.check(transition.guards, ctx)
-    if errors:
-        raise problems.guard_failed(event, errors)
-
-    from_state = cycle.state
-    CYCLE.fire(cycle, event)
-    result: dict = {}
-    if event == "launch":
-        result["created"] = launch(cycle, now)
-        cycle.launched_at = cycle.launched_at or now
-    elif event == "open_midyear":
-        result["opened"] = open_midyear_reviews(cycle, now)
-    elif event == "close":
-        result["open_appraisals"] = open_appraisal_count(cycle.id)
-        result["forced"] = bool(data.get("force"))
-    log = audit.append(
-        entity="cycle",
-        entity_id=cycle.id,
-        event=event,
-        from_state=from_state,
-        to_state=cycle.state,
-        actor_user_id=actor.user_id,
-        actor_role="system" if actor.is_system else "hr",
-        machine_version=cycle.machine_version,
-        at=now,
-        comment=data.get("reason") or data.get("comment"),
-        payload=result,
+    # The system's phase sweep acts on the cycle as it finds it; people send their version.
+    log = workflow.fire(
+        FLOW, actor, cycle, event, data, version=version, check_version_=not actor.is_system, now=now
     )
-    audit.outbox(
-        f"cycle.{event}",
-        {"cycle_id": cycle.id, "event": event, "seq": log.seq, **result, "context": cycle_snapshot(cycle)},
-        dedupe_key=f"cycle:{cycle.id}:{log.seq}",
-        at=now,
-    )
-    db.session.flush()
-    return cycle, result
+    return cycle, log.payload
 
 
 def launch(cycle: Cycle, now: datetime) -> int:

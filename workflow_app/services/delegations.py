@@ -14,9 +14,9 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Employee, Unit, User
 from workflow_app.services import audit
 from workflow_app.services.access import Actor, appraisal_relations
-from workflow_app.services.appraisals import _flush
 from workflow_app.services.sla import local_date
 from workflow_app.services.snapshots import appraisal_snapshot, delegation_snapshot, employee_name
+from workflow_app.uow import flush
 
 
 def _employee(employee_id: int, field: str) -> Employee:
@@ -236,7 +236,7 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
             f"delegation:{d.id}:started",
             now,
         )
-    _flush()
+    flush()
     return len(rows)
 
 
@@ -262,7 +262,7 @@ def end(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
         f"delegation:{d.id}:ended",
         now,
     )
-    _flush()
+    flush()
     return len(rows)
 
 
@@ -361,5 +361,5 @@ def reassign(
         f"appraisal:{appraisal.id}:{log.seq}:reassigned",
         now,
     )
-    _flush()
+    flush()
     return appraisal
