@@ -592,7 +592,7 @@ def test_duplicate_nip_username_unit_code(api, org):
         json={"username": "baru", "password": "panjang-sekali", "employee_id": org.staff.id},
     )
     assert_problem(r, 422)
-    r = api.patch(f"/api/v1/users/{org.u_admin.id}", org.u_admin, json={"employee_id": org.staff.id})
+    r = api.patch(f"/api/v1/users/{org.u_peer.id}", org.u_admin, json={"employee_id": org.staff.id})
     assert "employee_id" in assert_problem(r, 422)["errors"]
     r = api.post(
         "/api/v1/units", org.u_admin, json={"code": "DINKES", "name": "Dobel", "parent_id": org.province.id}

@@ -623,3 +623,169 @@ def test_leave_and_delegations_are_logged_with_actor_and_time(api, org):
     ]
     assert all(r.actor_user_id == org.u_hr.id and r.created_at for r in rows)
     assert rows[0].payload["end_date"] == "2027-01-08"
+
+
+# --- found by review: paths around the separation of duties --------------------------------------
+
+
+def test_an_admin_cannot_relink_or_re_role_their_own_account(api, org):
+    boss = factories.user("kadis", org.kadis, roles=[("admin", org.dinas)])
+    db.session.commit()
+    r = api.patch(f"/api/v1/users/{boss.id}", boss, json={"employee_id": None})
+    assert r.status_code == 403, r.get_json()
+    r = api.patch(f"/api/v1/users/{boss.id}", boss, json={"roles": [{"role": "hr", "unit_id": org.dinas.id}]})
+    assert r.status_code == 403, r.get_json()
+    db.session.expire_all()
+    assert db.session.get(User, boss.id).employee_id == org.kadis.id
+    # An HR account must be someone: no unlinked second account with HR over one's own appraisal.
+    r = api.post(
+        "/api/v1/users",
+        boss,
+        json={
+            "username": "bayangan",
+            "password": "panjang-sekali-1",
+            "roles": [{"role": "hr", "unit_id": org.dinas.id}],
+        },
+    )
+    assert r.status_code == 422 and "roles" in r.get_json()["errors"], r.get_json()
+    # Relinking an account that holds roles is for a root admin only.
+    r = api.patch(f"/api/v1/users/{org.u_hr.id}", boss, json={"employee_id": org.peer.id})
+    assert r.status_code == 403, r.get_json()
+
+
+def test_the_scorer_never_decides_the_objection_to_their_score(api, org):
+    a = put_in_state(staff_appraisal_row(api, org), "final_review")
+    r = api.fire(
+        a.id, "score", org.u_kasi, rating_hasil_kerja="sesuai", rating_perilaku="di_bawah", justification="x"
+    )
+    assert r.status_code == 200
+    assert api.fire(a.id, "file_objection", org.u_staff, reason="Tidak adil").status_code == 200
+    version = api.appraisal(a.id, org.u_hr)["version"]
+    r = api.post(
+        f"/api/v1/appraisals/{a.id}/reassign",
+        org.u_hr,
+        json={"version": version, "assessor_id": org.peer.id, "superior_id": org.kasi.id, "reason": "x"},
+    )
+    assert r.status_code == 422 and "superior_id" in r.get_json()["errors"], r.get_json()
+    # Slipped in through data: the scorer as superior still decides nothing; HR stands in.
+    db.session.expire_all()
+    row = db.session.get(Appraisal, a.id)
+    row.assessor_id, row.superior_id = org.peer.id, org.kasi.id
+    db.session.commit()
+    version = api.appraisal(a.id, org.u_hr)["version"]
+    r = api.fire(a.id, "resolve_objection", org.u_kasi, version, decision="upheld", reasoning="Nilai saya benar")
+    assert r.status_code in (403, 404), r.get_json()  # the scorer holds no relation here at all
+    assert "superior" in api.appraisal(a.id, org.u_hr)["relations"]
+
+
+def test_hr_who_stood_in_as_assessor_does_not_stand_in_as_superior(api, org):
+    a = put_in_state(staff_appraisal_row(api, org), "final_review")
+    a.assessor_id = a.superior_id = None
+    db.session.commit()
+    r = api.fire(a.id, "score", org.u_hr, rating_hasil_kerja="sesuai", rating_perilaku="sesuai")
+    assert r.status_code == 200, r.get_json()
+    assert api.fire(a.id, "file_objection", org.u_staff, reason="Keberatan").status_code == 200
+    relations = api.appraisal(a.id, org.u_hr)["relations"]
+    assert "superior" not in relations and "hr" in relations
+    r = api.fire(a.id, "resolve_objection", org.u_hr, decision="upheld", reasoning="x")
+    assert r.status_code == 403, r.get_json()
+
+
+def test_a_rescored_appraisal_may_be_objected_to_again(api, org):
+    a = put_in_state(staff_appraisal_row(api, org), "objection_filed")
+    a.objections[0].filed_at = utcnow() - timedelta(days=30)
+    a.scored_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    assert (
+        api.fire(a.id, "resolve_objection", org.u_kabid, decision="upheld", reasoning="x").status_code == 200
+    )
+    a = put_in_state(db.session.get(Appraisal, a.id), "final_review", scored_at=None)
+    db.session.expire_all()
+    r = api.fire(
+        a.id, "score", org.u_kasi, rating_hasil_kerja="di_bawah", rating_perilaku="sesuai", justification="x"
+    )
+    assert r.status_code == 200, r.get_json()
+    assert api.fire(a.id, "close", org.u_hr).status_code in (409, 422)
+    assert api.fire(a.id, "file_objection", org.u_staff, reason="Lagi").status_code == 200
+
+
+def test_hr_cannot_steer_their_own_next_assessor_or_deadlines(api, org):
+    start = utcnow().date() + timedelta(days=3)
+    # The HR officer's superior (their assessor at the next launch) is the Kepala Dinas.
+    r = api.post("/api/v1/delegations", org.u_hr, json=delegation_body(org.kadis, org.kabid, start=start))
+    assert r.status_code == 422 and "delegator_id" in r.get_json()["errors"], r.get_json()
+    r = api.patch(f"/api/v1/employees/{org.hr_emp.id}", org.u_hr, json={"superior_id": org.staff.id})
+    assert r.status_code == 403, r.get_json()
+    r = api.post(
+        f"/api/v1/employees/{org.hr_emp.id}/leave",
+        org.u_hr,
+        json={"start_date": "2027-01-04", "end_date": "2027-01-08", "kind": "cuti_tahunan"},
+    )
+    assert r.status_code == 403, r.get_json()
+
+
+def test_a_delegation_in_the_past_is_refused(api, org):
+    past = utcnow().date() - timedelta(days=20)
+    r = api.post(
+        "/api/v1/delegations", org.u_hr, json=delegation_body(org.kasi, org.peer, days=5, start=past)
+    )
+    assert r.status_code == 422 and "end_date" in r.get_json()["errors"], r.get_json()
+
+
+def test_two_audited_changes_of_one_user_in_one_request(api, org):
+    r = api.patch(
+        f"/api/v1/users/{org.u_peer.id}", org.u_admin, json={"password": "rahasia-baru-789", "locale": "en"}
+    )
+    assert r.status_code == 200, r.get_json()
+    events = db.session.scalars(
+        select(TransitionLog.event).where(
+            TransitionLog.entity == "user", TransitionLog.entity_id == org.u_peer.id
+        )
+    ).all()
+    assert events == ["password_reset", "user_updated"]
+
+
+def test_incidents_and_delegations_stay_inside_scope(api, org):
+    from workflow_app.models import Incident
+
+    cycle, _ = launch(api, org)
+    aid = staff_appraisal(org, cycle)
+    db.session.add_all(
+        [
+            Incident(kind="outbox_delivery", ref_type="outbox", ref_id=1, unit_id=org.seksi.id, error="x"),
+            Incident(kind="outbox_delivery", ref_type="outbox", ref_id=2, unit_id=None, error="y"),
+        ]
+    )
+    db.session.commit()
+    assert [i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr_other).get_json()] == []
+    assert {i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr).get_json()} == {
+        org.seksi.id
+    }
+    assert len(api.get("/api/v1/monitoring/incidents", org.u_admin).get_json()) == 2  # whole province
+    assert aid
+    r = api.post("/api/v1/delegations", org.u_hr, json=delegation_body(org.kasi, org.peer))
+    opd_admin = factories.user("admin_dinkes", None, roles=[("admin", org.dinas)])
+    db.session.commit()
+    assert api.post(f"/api/v1/delegations/{r.get_json()['id']}/end", opd_admin).status_code == 404
+
+
+def test_an_escalation_goes_to_who_held_it_when_it_was_raised(api, org):
+    from workflow_app.jobs.sweeps import escalation_sweep
+
+    cycle, _ = launch(api, org)
+    aid = staff_appraisal(org, cycle)
+    submit_plan(api, org, aid, org.u_staff)
+    a = db.session.get(Appraisal, aid)
+    a.due_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    escalation_sweep(utcnow())
+    assert api.fire(aid, "approve_plan", org.u_kasi).status_code == 200  # before the worker runs
+    drain(emails=False)
+    told = set(
+        db.session.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == "escalation_1", Notification.appraisal_id == aid
+            )
+        )
+    )
+    assert told == {org.u_kasi.id, org.u_kabid.id}

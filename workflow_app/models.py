@@ -198,6 +198,9 @@ class Appraisal(db.Model):
     predikat: Mapped[str | None] = mapped_column(String(20))
     score_justification: Mapped[str | None] = mapped_column(Text)
     scored_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Who gave the current score: they never decide the objection against it.
+    scored_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scored_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     # The employee accepted the result (accept_result): the objection right is waived.
     result_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -304,7 +307,8 @@ class Objection(db.Model):
     __tablename__ = "objections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), unique=True)
+    # One objection per score: a reopened appraisal, scored again, may be objected to again.
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decision: Mapped[str | None] = mapped_column(String(10))

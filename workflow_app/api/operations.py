@@ -2,16 +2,12 @@
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from workflow_app import problems
 from workflow_app.api import actor, schemas
 from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
-from workflow_app.clock import utcnow
-from workflow_app.extensions import db
-from workflow_app.models import Incident, Notification, OutboxMessage, Unit
-from workflow_app.services import appraisals, delegations, leave
+from workflow_app.services import appraisals, delegations, incidents, leave
 from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint(
@@ -24,6 +20,8 @@ blp = Blueprint(
 
 class IncidentQuery(In):
     include_resolved = schemas.QueryBool(load_default=False)
+    page = schemas.Page()
+    per_page = schemas.PerPage()
 
 
 class IncidentOut(Schema):
@@ -39,25 +37,15 @@ class IncidentOut(Schema):
     resolved_at = UTCDateTime(allow_none=True)
 
 
-def _incident_visible(incident: Incident) -> bool:
-    who = actor()
-    if incident.unit_id is None:
-        return bool(who.hr_paths or who.admin_paths)
-    unit = db.session.get(Unit, incident.unit_id)
-    return unit is not None and who.manages(unit.path)
-
-
 @blp.route("/monitoring/incidents", methods=["GET"])
 @blp.arguments(IncidentQuery, location="query")
 @blp.response(200, IncidentOut(many=True))
 def list_incidents(query):
-    """Jobs that exhausted their retries (HR and admins in scope)."""
-    if not (actor().hr_paths or actor().admin_paths):
-        raise problems.forbidden("Incidents are for HR and admins.")
-    q = select(Incident).order_by(Incident.created_at.desc()).limit(500)
-    if not query["include_resolved"]:
-        q = q.where(Incident.resolved_at.is_(None))
-    return [i for i in db.session.scalars(q) if _incident_visible(i)]
+    """Jobs that exhausted their retries in your scope, newest first (``page``, ``per_page``)."""
+    rows, _total = incidents.list_incidents(
+        actor(), query["include_resolved"], query["page"], query["per_page"]
+    )
+    return rows
 
 
 @blp.route("/monitoring/incidents/<int:incident_id>/retry", methods=["POST"])
@@ -65,23 +53,7 @@ def list_incidents(query):
 def retry_incident(incident_id):
     """Put the failed delivery back in the queue; the incident resolves when it is re-queued."""
     with unit_of_work():
-        incident = db.session.get(Incident, incident_id)
-        if (
-            incident is None
-            or not (actor().hr_paths or actor().admin_paths)
-            or not _incident_visible(incident)
-        ):
-            raise problems.not_found("incident")
-        if incident.resolved_at is not None:
-            raise problems.Problem(409, "incident-resolved", detail="This incident is already resolved.")
-        if incident.ref_type == "notification":
-            row = db.session.get(Notification, incident.ref_id)
-            row.email_status, row.email_attempts, row.email_error = "pending", 0, None
-        elif incident.ref_type == "outbox":
-            row = db.session.get(OutboxMessage, incident.ref_id)
-            row.status, row.attempts, row.available_at = "pending", 0, utcnow()
-        incident.retried_at = incident.resolved_at = utcnow()
-    return incident
+        return incidents.retry(actor(), incident_id)
 
 
 # --- leave -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.context import with_app
-from workflow_app.models import Notification, OutboxMessage, User
+from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Notification, OutboxMessage, User
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,22 @@ def deliver(outbox_id: int, enqueue: bool = True) -> str:
     return "done" if fn else "no-handler"
 
 
+def unit_of(msg: OutboxMessage) -> int | None:
+    """The unit an outbox row concerns, so that its incident shows only to HR in scope."""
+    payload = msg.payload or {}
+    if payload.get("appraisal_id"):
+        return db.session.scalar(select(Appraisal.unit_id).where(Appraisal.id == payload["appraisal_id"]))
+    if payload.get("cycle_id"):
+        return db.session.scalar(select(Cycle.unit_id).where(Cycle.id == payload["cycle_id"]))
+    if payload.get("delegation_id"):
+        return db.session.scalar(
+            select(Employee.unit_id)
+            .join(Delegation, Delegation.delegator_id == Employee.id)
+            .where(Delegation.id == payload["delegation_id"])
+        )
+    return None
+
+
 def _record_failure(outbox_id: int, exc: Exception) -> bool:
     """Count a failed delivery; after the last retry the row fails and an incident is recorded."""
     from workflow_app.notifications.service import record_incident
@@ -188,7 +204,7 @@ def _record_failure(outbox_id: int, exc: Exception) -> bool:
     exhausted = msg.attempts > len(current_app.config["JOB_RETRY_INTERVALS"])
     if exhausted:
         msg.status = "failed"
-        record_incident("outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, None)
+        record_incident("outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, unit_of(msg))
     db.session.commit()
     return exhausted
 

@@ -20,7 +20,7 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, User
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
 from workflow_app.services import audit, sla
-from workflow_app.services.access import Actor
+from workflow_app.services.access import Actor, holder_employee_id, holder_superior_employee_id
 from workflow_app.services.calendar import WorkCalendar
 from workflow_app.services.deadlines import calendar_for
 from workflow_app.services.guards import OBJECTION_WINDOW_DAYS
@@ -138,6 +138,9 @@ def _record_step(a: Appraisal, step: str, now: datetime) -> None:
             "state": a.state,
             "due_at": a.due_at.isoformat(),
             "context": appraisal_snapshot(a),
+            # who is told: the holder and their superior as of now, not as of delivery
+            "holder_employee_id": holder_employee_id(a),
+            "holder_superior_employee_id": holder_superior_employee_id(a),
         },
         dedupe_key=f"{step}:{a.id}:{a.state}:{a.state_entered_at.isoformat()}",
         at=now,

@@ -22,7 +22,6 @@ from workflow_app.models import (
     Appraisal,
     Cycle,
     Delegation,
-    Employee,
     Incident,
     Notification,
     OutboxMessage,
@@ -33,7 +32,7 @@ from workflow_app.models import (
 from workflow_app.notifications import mailer
 from workflow_app.notifications.catalog import KINDS, OTHER_RULES, RULES
 from workflow_app.notifications.render import render
-from workflow_app.services.access import arrangement, holder_employee_id
+from workflow_app.services.access import arrangement, holder_employee_id, holder_superior_employee_id
 from workflow_app.services.snapshots import (
     appraisal_snapshot,
     cycle_snapshot,
@@ -69,19 +68,6 @@ def users_of(employee_ids: Iterable[int | None]) -> list[int]:
     return list(db.session.scalars(select(User.id).where(User.employee_id.in_(ids), User.active.is_(True))))
 
 
-def holder_superior_employee(appraisal: Appraisal) -> int | None:
-    employee, assessor, superior = arrangement(appraisal)
-    role = APPRAISAL.states[appraisal.state].holder
-    if role == "employee":
-        return assessor
-    if role == "assessor":
-        return superior
-    if role == "superior" and superior is not None:
-        boss = db.session.get(Employee, superior)
-        return boss.superior_id if boss is not None and boss.superior_id != employee else None
-    return None
-
-
 def recipients(appraisal: Appraisal, relation: str, extra: dict | None = None) -> list[int]:
     """User ids for a relation to the appraisal; a missing person falls back to HR in scope.
 
@@ -96,13 +82,18 @@ def recipients(appraisal: Appraisal, relation: str, extra: dict | None = None) -
         "employee": employee,
         "assessor": assessor,
         "superior": superior,
-        "holder": holder_employee_id(appraisal) if relation == "holder" else None,
-        "holder_superior": holder_superior_employee(appraisal) if relation == "holder_superior" else None,
+        # who held it when the event happened (a sweep names them), else who holds it now
+        "holder": extra["holder_employee_id"]
+        if "holder_employee_id" in extra
+        else holder_employee_id(appraisal),
+        "holder_superior": extra["holder_superior_employee_id"]
+        if "holder_superior_employee_id" in extra
+        else holder_superior_employee_id(appraisal),
         "old_assessor": extra.get("old_assessor_id"),
         "new_assessor": extra.get("new_assessor_id"),
     }.get(relation)
     if employee_id is None:
-        holder_role = APPRAISAL.states[appraisal.state].holder
+        holder_role = APPRAISAL.states[extra.get("state", appraisal.state)].holder
         if relation in ("assessor", "superior") or (relation == "holder" and holder_role in ("hr", "system")):
             return hr_user_ids(appraisal.unit.path)
         return []

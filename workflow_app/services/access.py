@@ -45,12 +45,14 @@ def arrangement(appraisal: Appraisal) -> tuple[int, int | None, int | None]:
     """(employee, assessor, superior) with the separation of duties applied.
 
     The three are different people: an assessor who is the employee, or a superior who is the
-    employee or the assessor, counts as vacant — whatever data put them there — so nobody
+    employee, the assessor or whoever gave the current score, counts as vacant — whatever data put them there — so nobody
     judges their own appraisal or reviews their own decision.
     """
     employee = appraisal.employee_id
     assessor = appraisal.assessor_id if appraisal.assessor_id != employee else None
-    superior = appraisal.superior_id if appraisal.superior_id not in (employee, assessor) else None
+    # Whoever gave the current score never decides the objection against it either.
+    excluded = (employee, assessor, appraisal.scored_by_employee_id)
+    superior = appraisal.superior_id if appraisal.superior_id not in excluded else None
     return employee, assessor, superior
 
 
@@ -79,9 +81,12 @@ def appraisal_relations(actor: Actor, appraisal: Appraisal) -> frozenset[str]:
                 rel.add("superior")
         if actor.hr_covers(path):
             rel.add("hr")
+            scorer = actor.user_id == appraisal.scored_by_user_id or (
+                eid is not None and eid == appraisal.scored_by_employee_id
+            )
             if assessor is None and "superior" not in rel:
                 rel.add("assessor")
-            if superior is None and "assessor" not in rel:
+            if superior is None and "assessor" not in rel and not scorer:
                 rel.add("superior")
     if actor.admin_covers(path):
         rel.add("admin")
@@ -121,3 +126,17 @@ def holder_employee_id(appraisal: Appraisal) -> int | None:
     employee, assessor, superior = arrangement(appraisal)
     holder = APPRAISAL.states[appraisal.state].holder
     return {"employee": employee, "assessor": assessor, "superior": superior}.get(holder)
+
+
+def holder_superior_employee_id(appraisal: Appraisal) -> int | None:
+    """The holder's own superior, told when the holder is late (the first escalation)."""
+    employee, assessor, superior = arrangement(appraisal)
+    holder = APPRAISAL.states[appraisal.state].holder
+    if holder == "employee":
+        return assessor
+    if holder == "assessor":
+        return superior
+    if holder == "superior" and superior is not None and appraisal.superior is not None:
+        boss = appraisal.superior.superior_id
+        return boss if boss != employee else None
+    return None

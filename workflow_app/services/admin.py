@@ -157,6 +157,9 @@ def update_employee(actor: Actor, employee_id: int, data: dict) -> Employee:
     employee = db.session.get(Employee, employee_id)
     if employee is None or not actor.manages(employee.unit.path):
         raise problems.not_found("employee")
+    if actor.employee_id == employee_id:
+        # Their superior is their next assessor, their unit decides who manages them.
+        raise problems.forbidden("Your own employee record is changed by another officer.")
     if "unit_id" in data:
         _unit_in_scope(actor, data["unit_id"], roles=("admin", "hr"))
     if "superior_id" in data:
@@ -234,6 +237,7 @@ def _status(user: User) -> str:
 def create_user(actor: Actor, data: dict) -> User:
     _require_admin(actor)
     _check_employee(actor, data.get("employee_id"))
+    _check_hr_has_person(data.get("roles", []), data.get("employee_id"))
     roles = data.pop("roles", [])
     password = data.pop("password")
     user = User(**data, password_hash=hash_password(password))
@@ -253,9 +257,33 @@ def create_user(actor: Actor, data: dict) -> User:
     return user
 
 
+def _check_link_and_roles(actor: Actor, user: User, data: dict) -> None:
+    """Who an account is (its employee) and what it may do (its roles) are changed by others.
+
+    An admin who could relink or re-role their own account — or relink an account that holds
+    roles — could make an account HR over their own appraisal. Only a root admin relinks an
+    account with roles, and nobody changes their own link or roles.
+    """
+    if user.id == actor.user_id and ("employee_id" in data or "roles" in data):
+        raise problems.forbidden("Your own employee link and roles are changed by another admin.")
+    relinked = "employee_id" in data and data["employee_id"] != user.employee_id
+    if relinked and user.roles and "/" not in actor.admin_paths:
+        raise problems.forbidden("Only a root admin changes the employee of an account that holds roles.")
+
+
+def _check_hr_has_person(roles: list[dict], employee_id: int | None) -> None:
+    """HR officers are civil servants: an HR role goes to an account linked to its employee."""
+    if employee_id is None and any(r["role"] == "hr" for r in roles):
+        raise problems.validation_error({"roles": ["An HR role needs an account linked to an employee."]})
+
+
 def update_user(actor: Actor, user_id: int, data: dict) -> User:
     user = get_user(actor, user_id)
     _check_user_within_scope(actor, user)
+    _check_link_and_roles(actor, user, data)
+    _check_hr_has_person(
+        data["roles"] if "roles" in data else _roles_of(user), data.get("employee_id", user.employee_id)
+    )
     now = utcnow()
     was_active = user.active
     if "password" in data:
@@ -285,7 +313,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     if was_active and not user.active:
         # Tokens issued before a deactivation stay revoked: reactivation does not revive them.
         revoke_all(user.id)
+    flush_unique("employee_id", "This employee already has an account.")
     if changed:
         audit.record("user", user.id, "user_updated", actor, now, changed, status=_status(user))
-    flush_unique("employee_id", "This employee already has an account.")
     return user

@@ -113,6 +113,7 @@ def _score(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
     a.score_justification = f.get("justification")
     a.scoring_version = rules.version
     a.scored_at = now
+    a.scored_by_user_id, a.scored_by_employee_id = actor.user_id, actor.employee_id
     a.result_accepted_at = None  # a new score opens a new objection window
     return {"predikat": a.predikat, "scoring_version": rules.version}
 

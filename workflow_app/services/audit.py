@@ -222,7 +222,7 @@ def record(
     """Append an audited change of a user, employee, delegation or plan to its entity's chain."""
     if role is None:
         role = "system" if actor.is_system else ("admin" if entity == "user" else "hr")
-    return append(
+    row = append(
         entity=entity,
         entity_id=entity_id,
         event=event,
@@ -235,3 +235,6 @@ def record(
         comment=comment,
         payload=payload,
     )
+    # Flushed at once: the next record of the same chain in this request sees this row's seq.
+    db.session.flush()
+    return row

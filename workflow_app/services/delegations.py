@@ -78,12 +78,14 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
         errors["delegate_id"] = ["The delegate must be someone else."]
     elif actor.employee_id == delegate.id:
         errors["delegate_id"] = ["You cannot appoint yourself; another HR officer records this."]
-    elif _moves_own_appraisal(actor, Appraisal.assessor_id == delegator.id):
+    elif _moves_own_appraisal(actor, Appraisal.assessor_id == delegator.id) or _reports_to(actor, delegator):
         errors["delegator_id"] = [
             "The delegator assesses your own appraisal; another HR officer records this delegation."
         ]
     if data["end_date"] < data["start_date"]:
         errors["end_date"] = ["Must not be before start_date."]
+    elif data["end_date"] < local_date(utcnow(), delegator.unit.timezone):
+        errors["end_date"] = ["A delegation that has already ended cannot be recorded."]
     overlapping = db.session.scalar(
         select(Delegation.id).where(
             Delegation.delegator_id == delegator.id,
@@ -135,6 +137,16 @@ def _moves_own_appraisal(actor: Actor, moved) -> bool:
             .limit(1)
         )
         is not None
+    )
+
+
+def _reports_to(actor: Actor, delegator: Employee) -> bool:
+    """Whether the delegator is the actor's superior in the org chart (their next assessor)."""
+    if actor.employee_id is None:
+        return False
+    return (
+        db.session.scalar(select(Employee.superior_id).where(Employee.id == actor.employee_id))
+        == delegator.id
     )
 
 
@@ -268,7 +280,7 @@ def end(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
 
 def end_delegation(actor: Actor, delegation_id: int) -> Delegation:
     d = db.session.get(Delegation, delegation_id)
-    if d is None or not actor.manages(d.delegator.unit.path):
+    if d is None or not actor.hr_covers(d.delegator.unit.path):
         raise problems.not_found("delegation")
     if d.ended_at is not None:
         raise problems.Problem(409, "delegation-ended", detail="This delegation has already ended.")
@@ -336,6 +348,8 @@ def reassign(
         errors["superior_id"] = ["The employee cannot be the superior on their own appraisal."]
     elif new_superior is not None and new_superior == new_assessor.id:
         errors["superior_id"] = ["The assessor and the assessor's superior must be different people."]
+    elif new_superior is not None and new_superior == appraisal.scored_by_employee_id:
+        errors["superior_id"] = ["Whoever gave the current score cannot decide an objection against it."]
     if errors:
         raise problems.validation_error(errors)
     if (new_assessor.id, new_superior) == (appraisal.assessor_id, appraisal.superior_id):

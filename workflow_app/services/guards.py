@@ -42,6 +42,14 @@ def objection_window_open(appraisal: Appraisal, now: datetime) -> bool:
     return deadline is not None and now <= deadline
 
 
+def current_objection(appraisal: Appraisal):
+    """The objection to the current score, if one was filed (a rescored appraisal starts over)."""
+    if appraisal.scored_at is None:
+        return None
+    filed = [o for o in appraisal.objections if o.filed_at >= appraisal.scored_at]
+    return filed[-1] if filed else None
+
+
 def cycle_end(cycle: Cycle) -> date:
     """The last date a cycle covers: its period or its last deadline, whichever is later."""
     return max(cycle.period_end, cycle.scoring_end, cycle.feedback_due, cycle.training_due)
@@ -131,7 +139,7 @@ def closable(ctx: GuardContext) -> dict:
         if open_items:
             errors["trainings"] = f"Trainings {open_items} are neither completed nor recorded."
     # The right to object outlives feedback and training: close only once it is spent.
-    if not a.objections and a.result_accepted_at is None and objection_window_open(a, ctx.now):
+    if current_objection(a) is None and a.result_accepted_at is None and objection_window_open(a, ctx.now):
         deadline = objection_deadline(a.scored_at, ctx.zone)
         errors["objection"] = (
             f"The employee may object until {deadline.isoformat()}Z and has neither objected nor "
@@ -142,8 +150,8 @@ def closable(ctx: GuardContext) -> dict:
 
 def objection_allowed(ctx: GuardContext) -> dict:
     a = ctx.appraisal
-    if a.objections:
-        return {"objection": "An objection was already filed for this appraisal."}
+    if current_objection(a) is not None:
+        return {"objection": "An objection was already filed against this score."}
     if a.result_accepted_at is not None:
         return {"objection": "The result was accepted; the right to object was waived."}
     if not objection_window_open(a, ctx.now):
@@ -155,7 +163,7 @@ def result_acceptable(ctx: GuardContext) -> dict:
     a = ctx.appraisal
     if a.result_accepted_at is not None:
         return {"objection": "The result was already accepted."}
-    if a.objections:
+    if current_objection(a) is not None:
         return {"objection": "An objection was filed; its decision is final."}
     if not objection_window_open(a, ctx.now):
         return {"objection": "The objection window has closed; the result is final already."}

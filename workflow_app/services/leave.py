@@ -17,6 +17,8 @@ def _employee(actor: Actor, employee_id: int, write: bool) -> Employee:
     employee = db.session.get(Employee, employee_id)
     if employee is None:
         raise problems.not_found("employee")
+    if write and actor.employee_id == employee_id:
+        raise problems.forbidden("Your own leave pauses your own deadlines: another HR officer records it.")
     if actor.manages(employee.unit.path):
         return employee
     if not write and actor.employee_id == employee_id:
