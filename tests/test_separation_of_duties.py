@@ -673,7 +673,9 @@ def test_the_scorer_never_decides_the_objection_to_their_score(api, org):
     row.assessor_id, row.superior_id = org.peer.id, org.kasi.id
     db.session.commit()
     version = api.appraisal(a.id, org.u_hr)["version"]
-    r = api.fire(a.id, "resolve_objection", org.u_kasi, version, decision="upheld", reasoning="Nilai saya benar")
+    r = api.fire(
+        a.id, "resolve_objection", org.u_kasi, version, decision="upheld", reasoning="Nilai saya benar"
+    )
     assert r.status_code in (403, 404), r.get_json()  # the scorer holds no relation here at all
     assert "superior" in api.appraisal(a.id, org.u_hr)["relations"]
 

@@ -23,7 +23,7 @@ from workflow_app.api.schemas import EventFields
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Objection, TransitionLog, User
-from workflow_app.services import appraisals, cycles, delegations
+from workflow_app.services import appraisals, cycles, delegations, reassignment
 from workflow_app.services.access import Actor, appraisal_relations
 
 PEOPLE = ("kadis", "kabid", "kasi", "staff", "peer", "hr_emp", "analis")
@@ -130,7 +130,7 @@ def run(world: World, op) -> None:
     elif kind == "reassign":
         _, owner, assessor, superior = op
         a = world.appraisal(owner)
-        delegations.reassign(
+        reassignment.reassign(
             world.actor(world.org.u_hr if a.unit.path.startswith(world.org.dinas.path) else world.u_analis),
             a,
             world.employee(assessor).id,

@@ -3,11 +3,10 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from workflow_app import problems
 from workflow_app.api import actor, schemas
 from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
-from workflow_app.services import appraisals, delegations, incidents, leave
+from workflow_app.services import delegations, incidents, leave, reassignment
 from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint(
@@ -199,10 +198,7 @@ class BulkReassignIn(In):
 def reassign(data, appraisal_id):
     """Change the assessor (and superior) of one open appraisal; both assessors are notified."""
     with unit_of_work():
-        a = appraisals.load(actor(), appraisal_id, lock=True)
-        if data["version"] != a.version:
-            raise problems.version_conflict(a.version)
-        delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
+        a = reassignment.reassign_one(actor(), appraisal_id, data)
     return dump_detail(a)
 
 
@@ -211,10 +207,6 @@ def reassign(data, appraisal_id):
 @blp.response(200, BulkOut)
 def bulk_reassign(data):
     """Reassign many appraisals; each item applies whole or not at all."""
-
-    def move(a) -> None:
-        delegations.reassign(actor(), a, data["assessor_id"], data["superior_id"], data["reason"])
-
     with read_only() if data["dry_run"] else unit_of_work():
-        results = appraisals.bulk_apply(actor(), data["ids"], move, data["dry_run"])
+        results = reassignment.reassign_many(actor(), data)
     return bulk_response("reassign", data["dry_run"], results)

@@ -238,3 +238,22 @@ def record(
     # Flushed at once: the next record of the same chain in this request sees this row's seq.
     db.session.flush()
     return row
+
+
+def move(
+    appraisal, event: str, actor, at: datetime, payload: dict, comment: str | None = None
+) -> TransitionLog:
+    """An audited change of who holds an appraisal (delegation, reassignment): the state stays."""
+    return append(
+        entity="appraisal",
+        entity_id=appraisal.id,
+        event=event,
+        from_state=appraisal.state,
+        to_state=appraisal.state,
+        actor_user_id=actor.user_id,
+        actor_role="system" if actor.is_system else "hr",
+        machine_version=appraisal.machine_version,
+        at=at,
+        comment=comment,
+        payload=payload,
+    )

@@ -13,39 +13,11 @@ from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Employee, Unit, User
 from workflow_app.services import audit
-from workflow_app.services.access import Actor, appraisal_relations
+from workflow_app.services.access import Actor
+from workflow_app.services.org import active_employee, superior_of
 from workflow_app.services.sla import local_date
-from workflow_app.services.snapshots import appraisal_snapshot, delegation_snapshot, employee_name
+from workflow_app.services.snapshots import delegation_snapshot
 from workflow_app.uow import flush
-
-
-def _employee(employee_id: int, field: str) -> Employee:
-    employee = db.session.get(Employee, employee_id)
-    if employee is None or not employee.active:
-        raise problems.validation_error({field: ["No active employee with that id."]})
-    return employee
-
-
-def _log_move(
-    a: Appraisal, event: str, actor: Actor, now: datetime, payload: dict, comment=None, on_behalf=None
-):
-    """An audited change of who holds an appraisal: a log row that keeps the state."""
-    log = audit.append(
-        entity="appraisal",
-        entity_id=a.id,
-        event=event,
-        from_state=a.state,
-        to_state=a.state,
-        actor_user_id=actor.user_id,
-        actor_role="system" if actor.is_system else "hr",
-        machine_version=a.machine_version,
-        at=now,
-        comment=comment,
-        payload=payload,
-        on_behalf_of_user_id=on_behalf,
-    )
-    return log
-
 
 # --- delegation ------------------------------------------------------------------------------
 
@@ -67,8 +39,8 @@ def list_delegations(actor: Actor) -> list[Delegation]:
 
 
 def create_delegation(actor: Actor, data: dict) -> Delegation:
-    delegator = _employee(data["delegator_id"], "delegator_id")
-    delegate = _employee(data["delegate_id"], "delegate_id")
+    delegator = active_employee(data["delegator_id"], "delegator_id")
+    delegate = active_employee(data["delegate_id"], "delegate_id")
     if not actor.hr_covers(delegator.unit.path):
         raise problems.forbidden("Only HR in the delegator's unit scope records a delegation.")
     if not actor.hr_covers(delegate.unit.path):
@@ -150,13 +122,6 @@ def _reports_to(actor: Actor, delegator: Employee) -> bool:
     )
 
 
-def _superior_of(employee_id: int | None) -> int | None:
-    if employee_id is None:
-        return None
-    employee = db.session.get(Employee, employee_id)
-    return employee.superior_id if employee is not None else None
-
-
 def _plan(d: Delegation, a: Appraisal) -> tuple[int | None, int | None, str | None]:
     """(assessor, superior, exception) for one of the delegator's appraisals while ``d`` lasts.
 
@@ -167,9 +132,9 @@ def _plan(d: Delegation, a: Appraisal) -> tuple[int | None, int | None, str | No
     assessor, superior, exception = d.delegate_id, a.superior_id, None
     if a.employee_id == d.delegate_id:
         assessor, exception = a.superior_id, "own_appraisal"
-        superior = _superior_of(assessor)
+        superior = superior_of(assessor)
     if superior is not None and superior == assessor:
-        superior = _superior_of(superior)
+        superior = superior_of(superior)
         exception = exception or "superior_moved_up"
     if superior in (a.employee_id, assessor):
         superior = None
@@ -239,7 +204,7 @@ def activate(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
         if exception:
             payload.update(exception=exception, from_superior_id=a.superior_id, to_superior_id=superior)
         a.assessor_id, a.superior_id, a.delegation_id = assessor, superior, d.id
-        _log_move(a, "delegate", actor, now, payload)
+        audit.move(a, "delegate", actor, now, payload)
     if d.activated_at is None:
         d.activated_at = now
         audit.outbox(
@@ -265,7 +230,7 @@ def end(d: Delegation, now: datetime, actor: Actor | None = None) -> int:
             a.superior_id, a.pre_delegation_superior_id = a.pre_delegation_superior_id, None
         a.assessor_id = d.delegator_id
         a.delegation_id = None
-        _log_move(a, "end_delegation", actor, now, payload)
+        audit.move(a, "end_delegation", actor, now, payload)
     d.ended_at = now
     audit.record("delegation", d.id, "delegation_ended", actor, now, {"returned": len(rows)})
     audit.outbox(
@@ -320,60 +285,3 @@ def on_behalf_of(appraisal: Appraisal, actor: Actor, role: str) -> int | None:
         if d is None or d.delegate_id != actor.employee_id:
             return None  # an exception: the delegator's superior acts in their own right
         return db.session.scalar(select(User.id).where(User.employee_id == d.delegator_id))
-
-
-# --- reassignment ----------------------------------------------------------------------------
-
-
-def reassign(
-    actor: Actor, appraisal: Appraisal, assessor_id: int, superior_id: int | None, reason: str
-) -> Appraisal:
-    """Use case: HR changes the assessor (and the assessor's superior) of an open appraisal."""
-    if "hr" not in appraisal_relations(actor, appraisal):
-        raise problems.forbidden("Only HR in scope reassigns an appraisal.")
-    if appraisal.state not in APPRAISAL.open_states:
-        raise problems.Problem(409, "appraisal-closed", detail=f"The appraisal is {appraisal.state}.")
-    new_assessor = _employee(assessor_id, "assessor_id")
-    if not actor.hr_covers(new_assessor.unit.path):
-        raise problems.forbidden("The new assessor works outside your HR scope.")
-    new_superior = superior_id if superior_id is not None else new_assessor.superior_id
-    if new_superior is not None:
-        superior = _employee(new_superior, "superior_id")
-        if superior_id is not None and not actor.hr_covers(superior.unit.path):
-            raise problems.forbidden("The new superior works outside your HR scope.")
-    errors = {}
-    if new_assessor.id == appraisal.employee_id:
-        errors["assessor_id"] = ["An employee cannot assess themself."]
-    if new_superior == appraisal.employee_id:
-        errors["superior_id"] = ["The employee cannot be the superior on their own appraisal."]
-    elif new_superior is not None and new_superior == new_assessor.id:
-        errors["superior_id"] = ["The assessor and the assessor's superior must be different people."]
-    elif new_superior is not None and new_superior == appraisal.scored_by_employee_id:
-        errors["superior_id"] = ["Whoever gave the current score cannot decide an objection against it."]
-    if errors:
-        raise problems.validation_error(errors)
-    if (new_assessor.id, new_superior) == (appraisal.assessor_id, appraisal.superior_id):
-        raise problems.validation_error({"assessor_id": ["This is already the assessor."]})
-    now = utcnow()
-    old = {"old_assessor_id": appraisal.assessor_id, "old_superior_id": appraisal.superior_id}
-    appraisal.assessor_id = new_assessor.id
-    appraisal.superior_id = new_superior
-    appraisal.delegation_id = None
-    appraisal.pre_delegation_superior_id = None
-    payload = {**old, "new_assessor_id": new_assessor.id, "new_superior_id": new_superior}
-    log = _log_move(appraisal, "reassign", actor, now, payload, comment=reason)
-    context = appraisal_snapshot(
-        appraisal,
-        actor_user_id=actor.user_id,
-        comment=reason,
-        old_assessor=employee_name(old["old_assessor_id"]),
-        new_assessor=new_assessor.name,
-    )
-    audit.outbox(
-        "appraisal.reassigned",
-        {"appraisal_id": appraisal.id, "reason": reason, **payload, "context": context},
-        f"appraisal:{appraisal.id}:{log.seq}:reassigned",
-        now,
-    )
-    flush()
-    return appraisal
