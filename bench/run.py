@@ -548,16 +548,12 @@ def service_summary(actor) -> dict:
 
 def service_stuck(actor) -> tuple[list[int], int]:
     from workflow_app.extensions import db
-    from workflow_app.services import monitoring
+    from workflow_app.services import views
 
     db.session.remove()
-    rows, total, _ = monitoring.stuck(actor, {}, 1, PER_PAGE)
-    page = []
-    for row in rows:  # what the API does with each row
-        monitoring.holder_of(row)
-        page.append(row.id)
+    result = views.stuck_page(actor, {}, 1, PER_PAGE)  # what the API serves
     db.session.remove()
-    return page, total
+    return [row["id"] for row in result["items"]], result["total"]
 
 
 def _load_all(root_path: str) -> list:
@@ -619,7 +615,7 @@ def naive_stuck(root_path: str, idle_days: int) -> tuple[list[int], int]:
     from state_machines import APPRAISAL
     from workflow_app.clock import utcnow
     from workflow_app.extensions import db
-    from workflow_app.services import monitoring
+    from workflow_app.services import views
 
     db.session.remove()
     now = utcnow()
@@ -634,7 +630,7 @@ def naive_stuck(root_path: str, idle_days: int) -> tuple[list[int], int]:
     hits.sort(key=lambda a: (a.due_at or a.state_entered_at, a.id))
     page = hits[:PER_PAGE]
     for a in page:
-        monitoring.holder_of(a)
+        views.holder(a)
     db.session.remove()
     return [a.id for a in page], len(hits)
 

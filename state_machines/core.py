@@ -118,6 +118,17 @@ class WorkflowDefinition:
         """Events the holder of ``relations`` may fire from ``state`` (guards not evaluated)."""
         return [t.event for t in self.events_from(state) if relations.intersection(t.roles)]
 
+    def holder_of(self, state: str) -> str | None:
+        """The role a state waits on (None for terminal states)."""
+        return self.states[state].holder
+
+    def states_held_by(self, role: str) -> tuple[str, ...]:
+        return tuple(n for n, s in self.states.items() if s.holder == role and not s.terminal)
+
+    def is_overdue(self, state: str, due_at, now) -> bool:
+        """An open item whose deadline has passed."""
+        return due_at is not None and due_at < now and state in self.open_states
+
     @cached_property
     def terminal_states(self) -> tuple[str, ...]:
         return tuple(n for n, s in self.states.items() if s.terminal)

@@ -15,34 +15,14 @@ from workflow_app.api.schemas import (
     ProgressIn,
     TrainingUpdateIn,
 )
-from workflow_app.extensions import db
-from workflow_app.models import Appraisal
-from workflow_app.services import appraisals
-from workflow_app.services.access import appraisal_relations
+from workflow_app.services import appraisals, views
 from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
 
 
-def dump_list(who, rows):
-    """Attach the events the caller may fire; the response schema dumps each row once."""
-    for row in rows:
-        row.allowed_events = appraisals.allowed_events(who, row)
-    return rows
-
-
-def dump_detail(appraisal):
-    db.session.expire(appraisal)
-    fresh = (
-        db.session.scalars(
-            db.select(Appraisal).where(Appraisal.id == appraisal.id).options(*appraisals.detail_options())
-        )
-        .unique()
-        .one()
-    )
-    fresh.allowed_events = appraisals.allowed_events(actor(), fresh)
-    fresh.relations = sorted(appraisal_relations(actor(), fresh))
-    return fresh
+def dump_detail(appraisal) -> dict:
+    return views.appraisal_detail(actor(), appraisal.id)
 
 
 @blp.route("", methods=["GET"])
@@ -51,15 +31,15 @@ def dump_detail(appraisal):
 def list_appraisals(query):
     """Appraisals you may see; filter by cycle, state, unit subtree, assessor, overdue."""
     page, per_page = query.pop("page"), query.pop("per_page")
-    rows, total = appraisals.list_appraisals(actor(), query, page, per_page)
-    return {"items": dump_list(actor(), rows), "page": page, "per_page": per_page, "total": total}
+    with read_only():
+        return views.appraisal_page(actor(), query, page, per_page)
 
 
 @blp.route("/<int:appraisal_id>", methods=["GET"])
 @blp.response(200, AppraisalDetailOut)
 def get_appraisal(appraisal_id):
     """One appraisal with plan, trainings, objection and the events you may fire."""
-    return dump_detail(appraisals.load(actor(), appraisal_id))
+    return views.appraisal_detail(actor(), appraisal_id)
 
 
 @blp.route("/<int:appraisal_id>/plan", methods=["PUT"])

@@ -2,19 +2,16 @@
 
 from flask_smorest import Blueprint
 
-from state_machines import CYCLE
 from workflow_app.api import actor
 from workflow_app.api.schemas import CycleEventIn, CycleEventOut, CycleIn, CycleOut
-from workflow_app.services import cycles
+from workflow_app.services import cycles, views
 from workflow_app.uow import unit_of_work
 
 blp = Blueprint("cycles", __name__, url_prefix="/api/v1/cycles", description="Appraisal cycles")
 
 
-def dump_cycle(cycle):
-    """Attach what the caller may do; the response schema dumps the cycle once."""
-    cycle.allowed_events = CYCLE.allowed_events(cycle.state, cycles.cycle_relations(actor(), cycle))
-    return cycle
+def dump_cycle(cycle) -> dict:
+    return views.cycle_view(actor(), cycle)
 
 
 @blp.route("", methods=["GET"])

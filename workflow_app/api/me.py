@@ -4,9 +4,8 @@ from flask import g
 from flask_smorest import Blueprint
 
 from workflow_app.api import actor
-from workflow_app.api.appraisals import dump_list
 from workflow_app.api.schemas import AppraisalOut, MeOut
-from workflow_app.services import appraisals
+from workflow_app.services import views
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller and their tasks")
 
@@ -22,4 +21,4 @@ def me():
 @blp.response(200, AppraisalOut(many=True))
 def tasks():
     """What waits on you, oldest due first, with the events you may fire."""
-    return dump_list(actor(), appraisals.tasks(actor()))
+    return views.inbox(actor())

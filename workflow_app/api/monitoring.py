@@ -5,7 +5,7 @@ from marshmallow import Schema, fields
 
 from workflow_app.api import actor
 from workflow_app.api.schemas import AppraisalOut, MonitoringQuery, PageOut, StuckQuery, UTCDateTime
-from workflow_app.services import appraisals, monitoring
+from workflow_app.services import monitoring, views
 
 blp = Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring")
 
@@ -43,13 +43,5 @@ def summary(query):
 @blp.response(200, StuckPage)
 def stuck(query):
     """Appraisals past due or idle too long, oldest first, with who holds each."""
-    from workflow_app.clock import utcnow
-
     page, per_page = query.pop("page"), query.pop("per_page")
-    rows, total, idle_days = monitoring.stuck(actor(), query, page, per_page)
-    now = utcnow()
-    for row in rows:
-        row.held_by = monitoring.holder_of(row)
-        row.idle_days = (now - row.state_entered_at).days
-        row.allowed_events = appraisals.allowed_events(actor(), row)
-    return {"items": rows, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}
+    return views.stuck_page(actor(), query, page, per_page)

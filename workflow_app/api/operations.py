@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from workflow_app.api import actor, schemas
 from workflow_app.api.appraisals import bulk_response, dump_detail
 from workflow_app.api.schemas import AppraisalDetailOut, BulkOut, Day, Id, In, Text, UTCDateTime
-from workflow_app.services import delegations, incidents, leave, reassignment
+from workflow_app.services import delegations, incidents, leave, reassignment, views
 from workflow_app.uow import read_only, unit_of_work
 
 blp = Blueprint(
@@ -101,8 +101,7 @@ def add_leave(data, employee_id):
     """Record leave; due dates of what the employee holds move back by the working days missed."""
     with unit_of_work():
         row, changed = leave.add_leave(actor(), employee_id, data)
-    row.rescheduled = changed
-    return row
+    return {**{c.key: getattr(row, c.key) for c in row.__table__.columns}, "rescheduled": changed}
 
 
 @blp.route("/employees/<int:employee_id>/leave/<int:leave_id>", methods=["DELETE"])
@@ -128,8 +127,8 @@ class DelegationOut(Schema):
     id = fields.Int()
     delegator_id = fields.Int()
     delegate_id = fields.Int()
-    delegator = fields.Function(lambda d: d.delegator.name)
-    delegate = fields.Function(lambda d: d.delegate.name)
+    delegator = fields.Str()
+    delegate = fields.Str()
     kind = fields.Str()
     start_date = Day()
     end_date = Day()
@@ -147,7 +146,7 @@ class DelegationCreatedOut(DelegationOut):
 @blp.route("/delegations", methods=["GET"])
 @blp.response(200, DelegationOut(many=True))
 def list_delegations():
-    return delegations.list_delegations(actor())
+    return [views.delegation_view(d) for d in delegations.list_delegations(actor())]
 
 
 @blp.route("/delegations", methods=["POST"])
@@ -161,8 +160,7 @@ def create_delegation(data):
     """
     with unit_of_work():
         d = delegations.create_delegation(actor(), data)
-    d.exceptions = delegations.exceptions(d)
-    return d
+    return views.delegation_view(d, with_exceptions=True)
 
 
 @blp.route("/delegations/<int:delegation_id>/end", methods=["POST"])
@@ -171,7 +169,7 @@ def end_delegation(delegation_id):
     """End a delegation now; open work goes back to the delegator."""
     with unit_of_work():
         d = delegations.end_delegation(actor(), delegation_id)
-    return d
+    return views.delegation_view(d)
 
 
 # --- reassignment ----------------------------------------------------------------------------

@@ -487,12 +487,12 @@ class AppraisalOut(Schema):
     superior = fields.Nested(EmployeeRef, allow_none=True)
     position = fields.Str(allow_none=True)
     state = fields.Str()
-    state_label = fields.Function(lambda a: APPRAISAL.states[a.state].label)
-    holder = fields.Function(lambda a: APPRAISAL.states[a.state].holder)
+    state_label = fields.Dict(keys=fields.Str(), values=fields.Str())
+    holder = fields.Str(allow_none=True)
     version = fields.Int()
     state_entered_at = UTCDateTime()
     due_at = UTCDateTime(allow_none=True)
-    overdue = fields.Method("_overdue")
+    overdue = fields.Bool()
     escalation_level = fields.Int()
     rating_hasil_kerja = fields.Str(allow_none=True)
     rating_perilaku = fields.Str(allow_none=True)
@@ -502,28 +502,19 @@ class AppraisalOut(Schema):
     scoring_version = fields.Str()
     allowed_events = fields.List(fields.Str())
 
-    def _overdue(self, a):
-        from workflow_app.clock import utcnow
-
-        return bool(a.due_at and a.due_at < utcnow() and a.state in APPRAISAL.open_states)
-
 
 class AppraisalDetailOut(AppraisalOut):
     plan_items = fields.List(fields.Nested(PlanItemOut))
-    behaviours = fields.Method("_behaviours")
+    behaviours = fields.Dict(keys=fields.Str(), values=fields.Str())
     trainings = fields.List(fields.Nested(TrainingOut))
-    objection = fields.Method("_objection")
+    objection = fields.Nested(ObjectionOut, allow_none=True)
     score_justification = fields.Str(allow_none=True)
     scored_at = UTCDateTime(allow_none=True)
+    result_accepted_at = UTCDateTime(allow_none=True)
+    objection_deadline = UTCDateTime(allow_none=True)
     midyear_feedback = fields.Str(allow_none=True)
     feedback = fields.Str(allow_none=True)
     relations = fields.List(fields.Str())
-
-    def _behaviours(self, a):
-        return {b.value: b.expectation for b in a.behaviours}
-
-    def _objection(self, a):
-        return ObjectionOut().dump(a.objections[-1]) if a.objections else None
 
 
 class PageOut(Schema):

@@ -110,18 +110,3 @@ def stuck(actor: Actor, filters: dict, page: int, per_page: int):
         .offset((page - 1) * per_page)
     ).all()
     return rows, total, idle_days
-
-
-def holder_of(appraisal: Appraisal) -> dict:
-    """Who the appraisal waits on, as role and person."""
-    role = APPRAISAL.states[appraisal.state].holder
-    person = {
-        "employee": appraisal.employee,
-        "assessor": appraisal.assessor,
-        "superior": appraisal.superior,
-    }.get(role)
-    return {
-        "role": role,
-        "employee_id": person.id if person else None,
-        "name": person.name if person else None,
-    }

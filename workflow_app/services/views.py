@@ -1,0 +1,140 @@
+"""The read model: what front doors show, computed once, as plain dicts.
+
+Every page and API response about appraisals and cycles is built here — the events the caller
+may fire, who holds an item, whether it is overdue, how long it has idled, the labels — so no
+handler or template computes them and nothing is attached to ORM rows for presentation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from state_machines import APPRAISAL, CYCLE
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Unit
+from workflow_app.services import appraisals, cycles, delegations, guards, monitoring
+from workflow_app.services.access import Actor, appraisal_relations, holder_employee_id
+
+
+def person(e: Employee | None) -> dict | None:
+    return None if e is None else {"id": e.id, "nip": e.nip, "name": e.name}
+
+
+def unit_ref(u: Unit) -> dict:
+    return {"id": u.id, "code": u.code, "name": u.name, "timezone": u.timezone}
+
+
+def holder(a: Appraisal) -> dict:
+    """Who the appraisal waits on, as role and person (a vacant slot is held by HR)."""
+    role = APPRAISAL.holder_of(a.state)
+    employee_id = holder_employee_id(a)
+    people = {e.id: e for e in (a.employee, a.assessor, a.superior) if e is not None}
+    who = people.get(employee_id)
+    return {"role": role, "employee_id": employee_id, "name": who.name if who else None}
+
+
+def appraisal_row(actor: Actor, a: Appraisal, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    state = APPRAISAL.states[a.state]
+    relations = appraisal_relations(actor, a)
+    return {
+        "id": a.id,
+        "cycle_id": a.cycle_id,
+        "employee": person(a.employee),
+        "unit": unit_ref(a.unit),
+        "assessor": person(a.assessor),
+        "superior": person(a.superior),
+        "position": a.position,
+        "state": a.state,
+        "state_label": state.label,
+        "holder": state.holder,
+        "version": a.version,
+        "state_entered_at": a.state_entered_at,
+        "due_at": a.due_at,
+        "overdue": APPRAISAL.is_overdue(a.state, a.due_at, now),
+        "escalation_level": a.escalation_level,
+        "rating_hasil_kerja": a.rating_hasil_kerja,
+        "rating_perilaku": a.rating_perilaku,
+        "predikat": a.predikat,
+        "machine_version": a.machine_version,
+        "scoring_scheme": a.scoring_scheme,
+        "scoring_version": a.scoring_version,
+        "allowed_events": APPRAISAL.allowed_events(a.state, relations),
+        "_relations": relations,
+    }
+
+
+def appraisal_detail(actor: Actor, appraisal_id: int) -> dict:
+    """One appraisal with its plan, trainings, objection and what the caller may do."""
+    appraisals.load(actor, appraisal_id)  # 404 unless the caller may see it
+    db.session.expire_all()  # read what was just committed, not what this session remembers
+    a = (
+        db.session.scalars(
+            select(Appraisal).where(Appraisal.id == appraisal_id).options(*appraisals.detail_options())
+        )
+        .unique()
+        .one()
+    )
+    row = appraisal_row(actor, a)
+    objection = a.objections[-1] if a.objections else None
+    row.update(
+        plan_items=list(a.plan_items),
+        behaviours={b.value: b.expectation for b in a.behaviours},
+        trainings=list(a.trainings),
+        objection=objection,
+        score_justification=a.score_justification,
+        scored_at=a.scored_at,
+        result_accepted_at=a.result_accepted_at,
+        objection_deadline=guards.objection_deadline(a.scored_at, a.unit.timezone),
+        midyear_feedback=a.midyear_feedback,
+        feedback=a.feedback,
+        relations=sorted(row.pop("_relations")),
+    )
+    return row
+
+
+def _rows(actor: Actor, rows) -> list[dict]:
+    now = utcnow()
+    out = [appraisal_row(actor, a, now) for a in rows]
+    for row in out:
+        row.pop("_relations")
+    return out
+
+
+def appraisal_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
+    rows, total = appraisals.list_appraisals(actor, filters, page, per_page)
+    return {"items": _rows(actor, rows), "page": page, "per_page": per_page, "total": total}
+
+
+def inbox(actor: Actor) -> list[dict]:
+    """What waits on the caller, overdue (oldest due) first."""
+    return _rows(actor, appraisals.tasks(actor))
+
+
+def stuck_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
+    rows, total, idle_days = monitoring.stuck(actor, filters, page, per_page)
+    now = utcnow()
+    items = []
+    for a in rows:
+        row = appraisal_row(actor, a, now)
+        row.pop("_relations")
+        row.update(held_by=holder(a), idle_days=(now - a.state_entered_at).days)
+        items.append(row)
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}
+
+
+def cycle_view(actor: Actor, cycle: Cycle) -> dict:
+    data = {c.key: getattr(cycle, c.key) for c in Cycle.__table__.columns}
+    data["allowed_events"] = CYCLE.allowed_events(cycle.state, cycles.cycle_relations(actor, cycle))
+    return data
+
+
+def delegation_view(d: Delegation, *, with_exceptions: bool = False) -> dict:
+    data = {c.key: getattr(d, c.key) for c in Delegation.__table__.columns}
+    data.update(delegator=d.delegator.name, delegate=d.delegate.name)
+    if with_exceptions:
+        data["exceptions"] = delegations.exceptions(d)
+    return data
