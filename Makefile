@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: install
-	$(PY) -m workflow_app.runner
+	$(PY) -m workflow_app.dev.runner
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from state_machines import APPRAISAL, CYCLE
 from state_machines.docs import render_state_machine_docs
 from workflow_app.clock import utcnow
-from workflow_app.demo import DEMO_PASSWORD, load_demo
+from workflow_app.dev.demo import DEMO_PASSWORD, load_demo
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, Employee, OutboxMessage, TransitionLog, Unit, User
 from workflow_app.nip import validate_nip

@@ -49,7 +49,7 @@ class Runner:
         self.log_path = instance.parent / f"runner-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workflow_app.runner"],
+            [sys.executable, "-m", "workflow_app.dev.runner"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

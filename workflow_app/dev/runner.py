@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = float(os.environ.get("KINERJA_STOP_TIMEOUT", "10"))
 PREFIX_WIDTH = 9
 _print_lock = threading.Lock()
@@ -75,7 +75,8 @@ def prepare_database() -> list[dict]:
     from flask_migrate import upgrade
 
     from workflow_app import create_app
-    from workflow_app.demo import demo_logins, has_data, load_demo
+    from workflow_app.dev.demo import has_data, load_demo
+    from workflow_app.dev.logins import demo_logins
     from workflow_app.extensions import db
 
     app = create_app()
@@ -101,13 +102,13 @@ def prepare_database() -> list[dict]:
 
 
 def print_logins(url: str, rows: list[dict]) -> None:
-    from workflow_app.demo import DEMO_PASSWORD
+    from workflow_app.dev.logins import DEMO_PASSWORD
 
     say(f"Kinerja: {url}   (API docs {url}/api/docs)")
     if not rows:
         say("no demo logins found (the database holds other data)")
         return
-    from workflow_app.demo import FEATURED_LOGINS
+    from workflow_app.dev.logins import FEATURED_LOGINS
 
     by_name = {r["username"]: r for r in rows}
     shown = [by_name[u] for u in FEATURED_LOGINS if u in by_name] or rows[:6]
@@ -123,7 +124,7 @@ def print_logins(url: str, rows: list[dict]) -> None:
 
 def start_redis(data_dir: Path):
     """Redis from ``embedded_redis.start`` on a stable port, in its own session."""
-    from workflow_app import embedded_redis
+    from workflow_app.dev import embedded_redis
 
     preferred = int(os.environ.get("REDIS_PORT", "6390"))
     port = preferred if port_free(preferred) else embedded_redis.free_port()
@@ -133,10 +134,10 @@ def start_redis(data_dir: Path):
 
 
 class MailSink:
-    """``workflow_app.mailsink`` in a thread of the runner: emails are filed in ``directory``."""
+    """``workflow_app.dev.mailsink`` in a thread of the runner: emails are filed in ``directory``."""
 
     def __init__(self, directory: Path):
-        from workflow_app import mailsink
+        from workflow_app.dev import mailsink
 
         self.directory = directory
         preferred = int(os.environ.get("SMTP_PORT", "1025"))
@@ -159,7 +160,7 @@ def start_mail_sink(directory: Path) -> MailSink | None:
 
 
 def _free_port() -> int:
-    from workflow_app.embedded_redis import free_port
+    from workflow_app.dev.embedded_redis import free_port
 
     return free_port()
 
