@@ -3,25 +3,47 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# Where `make run` keeps its data (the same default as config.py).
+INSTANCE ?= $(or $(KINERJA_INSTANCE_DIR),instance)
 
-.PHONY: help install run test test-pg bench lint format docs clean
+.PHONY: help install run reset-demo test test-pg bench lint format docs clean
 
 help:
-	@echo "make run    - set up and start web, worker and scheduler with demo data"
-	@echo "make test   - set up and run the tests (SQLite + embedded Redis by default)"
-	@echo "make bench  - run the benchmarks in bench/"
-	@echo "make lint   - ruff check and format check"
+	@echo "make run        - set up and start web, worker and scheduler with demo data"
+	@echo "make reset-demo - delete make run's local data (asks; FORCE=1 skips the question);"
+	@echo "                  the next make run loads a fresh demo"
+	@echo "make test       - set up and run the tests (SQLite + embedded Redis by default)"
+	@echo "make bench      - run the benchmarks in bench/"
+	@echo "make lint       - ruff check and format check"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# -qq: pip prints errors only, not its own warnings (e.g. about index locations in the
+	@# machine's pip configuration); a failed install still fails with its error.
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
 
 run: install
-	$(PY) -m workflow_app.runner
+	$(PY) -m workflow_app.dev.runner
+
+# Deletes the SQLite database, Redis data, mail, audit checkpoints and demo logins of `make run`
+# (stop it first); the next `make run` migrates an empty database and loads a fresh demo.
+reset-demo:
+	@echo "This deletes make run's local data in $(INSTANCE)/: the SQLite database, Redis data,"
+	@echo "mail, audit checkpoints and demo logins. Stop make run first."
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: that database is not touched" \
+	  "(empty it with: $(VENV)/bin/flask --app wsgi demo load --force)."; fi
+	@if [ "$(FORCE)" != "1" ]; then \
+	  printf 'Delete it? [y/N] '; read answer; \
+	  case "$$answer" in y|Y|yes|ya) ;; *) echo "Nothing deleted."; exit 0;; esac; \
+	fi; \
+	rm -rf "$(INSTANCE)/kinerja.db" "$(INSTANCE)/kinerja.db-journal" "$(INSTANCE)/kinerja.db-wal" \
+	  "$(INSTANCE)/kinerja.db-shm" "$(INSTANCE)/redis" "$(INSTANCE)/mail" \
+	  "$(INSTANCE)/audit-checkpoints.jsonl" "$(INSTANCE)/demo-logins.json" && \
+	echo "Deleted. The next 'make run' loads a fresh demo."
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

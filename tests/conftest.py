@@ -33,7 +33,7 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """REDIS_URL if given (CI), else an embedded redis-server for this test session."""
-    from workflow_app import embedded_redis
+    from workflow_app.dev import embedded_redis
 
     server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
     yield server.url
@@ -217,7 +217,7 @@ class SmtpSink:
 
 @pytest.fixture
 def smtp(base_app):
-    from workflow_app.embedded_redis import free_port
+    from workflow_app.dev.embedded_redis import free_port
 
     sink = SmtpSink(free_port())
     sink.start()

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.conftest import SmtpSink
-from workflow_app.embedded_redis import free_port, redis_binary
+from workflow_app.dev.embedded_redis import free_port, redis_binary
 from workflow_app.extensions import db
 from workflow_app.jobs import outbox
 from workflow_app.models import Appraisal, Incident, Notification, OutboxMessage

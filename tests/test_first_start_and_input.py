@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from workflow_app import create_app
-from workflow_app.demo import DemoRefusedInProduction, load_demo
+from workflow_app.dev.demo import DemoRefusedInProduction, load_demo
 from workflow_app.extensions import db
 from workflow_app.models import RoleAssignment, Unit, User
 

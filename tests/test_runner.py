@@ -41,6 +41,7 @@ class Runner:
             KINERJA_INSTANCE_DIR=str(instance),
             PORT=str(port),
             REDIS_PORT=str(free_port()),
+            SMTP_PORT=str(free_port()),
             SCHEDULER_INTERVAL="1",
             PYTHONUNBUFFERED="1",
         )
@@ -49,7 +50,7 @@ class Runner:
         self.log_path = instance.parent / f"runner-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workflow_app.runner"],
+            [sys.executable, "-m", "workflow_app.dev.runner"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -194,3 +195,32 @@ def test_runner_serves_works_stops_and_keeps_data(tmp_path):
         raise
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == users
+
+
+@pytest.mark.parametrize("variable", ["PORT", "REDIS_PORT", "SMTP_PORT"])
+def test_a_busy_port_is_reported_with_its_variable(tmp_path, variable):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SMTP_HOST", "DATABASE_URL")}
+    env.update(
+        KINERJA_ENV="development",
+        KINERJA_INSTANCE_DIR=str(tmp_path / "instance"),
+        PORT=str(free_port()),
+        REDIS_PORT=str(free_port()),
+        SMTP_PORT=str(free_port()),
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env[variable] = str(port)
+        result = subprocess.run(
+            [sys.executable, "-m", "workflow_app.dev.runner"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if "in use" in line]
+    assert len(lines) == 1 and f"port {port} " in lines[0] and f"({variable})" in lines[0], result.stdout
+    assert not (tmp_path / "instance" / "kinerja.db").exists()  # nothing was started

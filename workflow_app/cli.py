@@ -1,13 +1,13 @@
 """Flask CLI commands: ``flask --app wsgi <group> <command>``.
 
-``demo load [--force]``, ``demo logins [--json]``, ``users create-admin USERNAME``,
+``users create-admin USERNAME``,
 ``worker [--burst]``, ``scheduler``, ``audit verify|checkpoint|reseal-legacy`` and
-``docs state-machines``.
+``docs state-machines``. The ``demo`` group comes from ``workflow_app.dev`` outside production;
+in production a stand-in ``demo load`` refuses.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,52 +16,29 @@ import click
 from flask.cli import AppGroup
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-machines.md"
+DEMO_REFUSED_IN_PRODUCTION = (
+    "demo data is refused in production (KINERJA_ENV=production): it creates 'admin', 'hr' and "
+    "50 users with the public password 'kinerja-demo'. Create the first administrator with "
+    "'flask --app wsgi users create-admin USERNAME --password-file PATH' instead."
+)
 
 
 def register_cli(app) -> None:
-    demo = AppGroup("demo", help="Demo data and logins.")
     audit = AppGroup("audit", help="Audit-trail checks.")
     docs = AppGroup("docs", help="Generated documentation.")
 
-    @demo.command("load")
-    @click.option("--force", is_flag=True, help="Delete all existing data first.")
-    def demo_load(force: bool) -> None:
-        """Load the demo province, users and a running cycle (refuses when data exists or in production)."""
-        from workflow_app.demo import PRODUCTION_REFUSAL, DemoDataExists, DemoRefusedInProduction, load_demo
+    if app.config["ENV_NAME"] == "production":
+        # The demo lives in workflow_app.dev, which a production app never loads (see create_app);
+        # this stand-in only says why it is refused.
+        demo = AppGroup("demo", help="Demo data: refused in production.")
 
-        if app.config["ENV_NAME"] == "production":
-            raise click.ClickException(PRODUCTION_REFUSAL)
-        try:
-            summary = load_demo(force=force)
-        except DemoRefusedInProduction as exc:
-            raise click.ClickException(str(exc)) from None
-        except DemoDataExists:
-            raise click.ClickException(
-                "The database already holds data; run 'flask --app wsgi demo load --force' to replace it."
-            ) from None
-        click.echo(
-            f"Loaded {summary['units']} units, {summary['employees']} employees, "
-            f"{summary['users']} users and cycle {summary['cycle_id']}."
-        )
+        @demo.command("load")
+        @click.option("--force", is_flag=True, help="Refused in production too.")
+        def demo_load(force: bool) -> None:
+            """Refused in production: the demo's users share a published password."""
+            raise click.ClickException(DEMO_REFUSED_IN_PRODUCTION)
 
-    @demo.command("logins")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-    def demo_logins_cmd(as_json: bool) -> None:
-        """List the demo logins (username, password, role, name, employee_id)."""
-        from workflow_app.demo import demo_logins
-
-        rows = demo_logins()
-        if as_json:
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-            return
-        if not rows:
-            click.echo("No demo logins (load them with 'flask --app wsgi demo load').")
-            return
-        width = max(len(r["username"]) for r in rows)
-        pw_width = max(len(r["password"]) for r in rows)
-        for r in rows:
-            who = f"{r['name']}, {r['position']}" if r.get("position") else r["name"]
-            click.echo(f"{r['username']:<{width}}  {r['password']:<{pw_width}}  {r['role']:<8}  {who}")
+        app.cli.add_command(demo)
 
     @app.cli.command("worker", with_appcontext=False)
     @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
@@ -223,5 +200,5 @@ def register_cli(app) -> None:
             click.echo(f"Created the root unit {unit.id} ({unit.code}, {unit.name}).")
         click.echo(f"Created {user.username!r} (user {user.id}), admin of unit {unit.id} ({unit.code}).")
 
-    for group in (demo, audit, docs, users):
+    for group in (audit, docs, users):
         app.cli.add_command(group)

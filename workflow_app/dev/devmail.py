@@ -6,7 +6,7 @@ import os
 
 from flask import Blueprint, abort, current_app, render_template_string
 
-from workflow_app.mailsink import read_messages
+from workflow_app.dev.mailsink import read_messages
 
 bp = Blueprint("devmail", __name__)
 

@@ -9,8 +9,10 @@
 5. run web (gunicorn), worker (RQ) and scheduler, each in its own process group, with their
    output prefixed; Ctrl-C or SIGTERM stops them all (terminate, then kill after a timeout).
 
-``PORT`` (default 5000) and ``HOST`` (default 127.0.0.1) choose where the web server listens;
-``REDIS_PORT`` the preferred port of the embedded Redis (default 6390, else a free one).
+``PORT`` (default 5000) and ``HOST`` (default 127.0.0.1) choose where the web server listens,
+``REDIS_PORT`` (default 6390) the embedded Redis and ``SMTP_PORT`` (default 1025) the mail sink.
+A port in use is reported with the variable that moves it, and the runner exits with code 2
+before starting anything.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = float(os.environ.get("KINERJA_STOP_TIMEOUT", "10"))
 PREFIX_WIDTH = 9
 _print_lock = threading.Lock()
@@ -75,7 +77,8 @@ def prepare_database() -> list[dict]:
     from flask_migrate import upgrade
 
     from workflow_app import create_app
-    from workflow_app.demo import demo_logins, has_data, load_demo
+    from workflow_app.dev.demo import has_data, load_demo
+    from workflow_app.dev.logins import demo_logins
     from workflow_app.extensions import db
 
     app = create_app()
@@ -101,13 +104,13 @@ def prepare_database() -> list[dict]:
 
 
 def print_logins(url: str, rows: list[dict]) -> None:
-    from workflow_app.demo import DEMO_PASSWORD
+    from workflow_app.dev.logins import DEMO_PASSWORD
 
     say(f"Kinerja: {url}   (API docs {url}/api/docs)")
     if not rows:
         say("no demo logins found (the database holds other data)")
         return
-    from workflow_app.demo import FEATURED_LOGINS
+    from workflow_app.dev.logins import FEATURED_LOGINS
 
     by_name = {r["username"]: r for r in rows}
     shown = [by_name[u] for u in FEATURED_LOGINS if u in by_name] or rows[:6]
@@ -121,26 +124,47 @@ def print_logins(url: str, rows: list[dict]) -> None:
     say("  list them all: .venv/bin/flask --app wsgi demo logins")
 
 
-def start_redis(data_dir: Path):
-    """Redis from ``embedded_redis.start`` on a stable port, in its own session."""
-    from workflow_app import embedded_redis
+def start_redis(data_dir: Path, port: int):
+    """Redis from ``embedded_redis.start`` on ``port``, in its own session."""
+    from workflow_app.dev import embedded_redis
 
-    preferred = int(os.environ.get("REDIS_PORT", "6390"))
-    port = preferred if port_free(preferred) else embedded_redis.free_port()
     # In our process group the terminal's Ctrl-C would stop redis before the worker has
     # drained; give it a session of its own (we stop it last).
     return embedded_redis.start(data_dir, port=port, spawn_options=_spawn_options())
 
 
+def busy_port(host: str) -> str | None:
+    """The first port ``make run`` needs that is taken, as a one-line message; None if all are free."""
+    wanted = [("PORT", host, int(os.environ.get("PORT", "5000")))]
+    if not os.environ.get("REDIS_URL"):
+        wanted.append(("REDIS_PORT", "127.0.0.1", redis_port()))
+    if not os.environ.get("SMTP_HOST"):
+        wanted.append(("SMTP_PORT", "127.0.0.1", smtp_port()))
+    for variable, where, port in wanted:
+        if not port_free(port, where):
+            return (
+                f"port {port} on {where} ({variable}) is in use by another program; "
+                f"stop it or choose another port, e.g. {variable}={port + 1} make run"
+            )
+    return None
+
+
+def redis_port() -> int:
+    return int(os.environ.get("REDIS_PORT", "6390"))
+
+
+def smtp_port() -> int:
+    return int(os.environ.get("SMTP_PORT", "1025"))
+
+
 class MailSink:
-    """``workflow_app.mailsink`` in a thread of the runner: emails are filed in ``directory``."""
+    """``workflow_app.dev.mailsink`` in a thread of the runner: emails are filed in ``directory``."""
 
     def __init__(self, directory: Path):
-        from workflow_app import mailsink
+        from workflow_app.dev import mailsink
 
         self.directory = directory
-        preferred = int(os.environ.get("SMTP_PORT", "1025"))
-        self.port = preferred if port_free(preferred) else _free_port()
+        self.port = smtp_port()
         self.controller = mailsink.start(directory, "127.0.0.1", self.port)
 
     def stop(self) -> None:
@@ -156,12 +180,6 @@ def start_mail_sink(directory: Path) -> MailSink | None:
     except (ImportError, OSError, RuntimeError) as exc:
         say(f"SMTP_HOST is not set and no local mail sink ({exc}): emails will fail and be retried")
         return None
-
-
-def _free_port() -> int:
-    from workflow_app.embedded_redis import free_port
-
-    return free_port()
 
 
 # --- the children -----------------------------------------------------------------------------
@@ -276,11 +294,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    if not port_free(port, host):
-        say(f"port {port} on {host} is in use; set PORT to another port")
+    busy = busy_port(host)
+    if busy:
+        say(busy)
         return 2
 
-    redis = start_redis(instance / "redis")
+    redis = start_redis(instance / "redis", redis_port())
     mail = start_mail_sink(instance / "mail")
     if mail is not None:
         say(f"emails go to a local SMTP sink on port {mail.port}: read them at {url}/dev/mail")

@@ -25,520 +25,50 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from workflow_app.cli import DEMO_REFUSED_IN_PRODUCTION
 from workflow_app.clock import utcnow
+from workflow_app.dev.logins import ADMIN_PASSWORD_ENV, DEMO_PASSWORD, write_logins_file
 from workflow_app.extensions import db
 from workflow_app.models import BERAKHLAK, Employee, RoleAssignment, Unit, User
 from workflow_app.nip import make_nip, validate_nip
-from workflow_app.security import hash_password, verify_password
+from workflow_app.security import hash_password
 
-DEMO_PASSWORD = "kinerja-demo"
-ADMIN_PASSWORD_ENV = "KINERJA_ADMIN_PASSWORD"
 SEED = 2026
 DELIVERED_AFTER = timedelta(days=7)  # outbox rows older than this are loaded as delivered
 WIB = 7  # hours ahead of UTC
 
-# --- the org chart ----------------------------------------------------------------------------
-# (code, name, parent code)
-UNITS = [
-    ("JATENG", "Pemerintah Provinsi Jawa Tengah", None),
-    ("SETDA", "Sekretariat Daerah", "JATENG"),
-    ("SETDA-ORG", "Biro Organisasi", "SETDA"),
-    ("SETDA-ORG-KLB", "Bagian Kelembagaan dan Analisis Jabatan", "SETDA-ORG"),
-    ("BKD", "Badan Kepegawaian Daerah", "JATENG"),
-    ("BKD-PKK", "Bidang Pengembangan Kompetensi dan Kinerja", "BKD"),
-    ("BKD-PKK-PK", "Subbidang Penilaian Kinerja", "BKD-PKK"),
-    ("BKD-MP", "Bidang Mutasi dan Promosi", "BKD"),
-    ("BKD-MP-MUT", "Subbidang Mutasi", "BKD-MP"),
-    ("DINKES", "Dinas Kesehatan", "JATENG"),
-    ("DINKES-YANKES", "Bidang Pelayanan Kesehatan", "DINKES"),
-    ("DINKES-YANKES-RUJ", "Seksi Pelayanan Kesehatan Rujukan", "DINKES-YANKES"),
-    ("DINKES-YANKES-PRI", "Seksi Pelayanan Kesehatan Primer", "DINKES-YANKES"),
-    ("DINKES-P2P", "Bidang Pencegahan dan Pengendalian Penyakit", "DINKES"),
-    ("DINKES-P2P-SURV", "Seksi Surveilans dan Imunisasi", "DINKES-P2P"),
-    ("DISDIK", "Dinas Pendidikan dan Kebudayaan", "JATENG"),
-    ("DISDIK-SMA", "Bidang Pembinaan SMA", "DISDIK"),
-    ("DISDIK-SMA-KUR", "Seksi Kurikulum dan Penilaian SMA", "DISDIK-SMA"),
-    ("DISDIK-SMA-PD", "Seksi Peserta Didik SMA", "DISDIK-SMA"),
-    ("DISDIK-SMK", "Bidang Pembinaan SMK", "DISDIK"),
-    ("DISDIK-SMK-SAR", "Seksi Kelembagaan dan Sarana Prasarana SMK", "DISDIK-SMK"),
-]
+# --- the province: units, people and texts from demo_data.json ------------------------------------
+DATA_FILE = Path(__file__).with_name("demo_data.json")
+UNIT_FIELDS = ("code", "name", "parent")
+PERSON_FIELDS = (
+    "key", "name", "gender", "unit", "superior", "position", "position_type", "grade", "employment"
+)  # fmt: skip
 
+
+def load_data(path: Path = DATA_FILE) -> dict:
+    """Read the demo's data file: units and people as tuples in file order, texts as they are."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    units = [tuple(u[f] for f in UNIT_FIELDS) for u in data["units"]]
+    people = [tuple(p[f] for f in PERSON_FIELDS) for p in data["people"]]
+    return {**data, "units": units, "people": people}
+
+
+_DATA = load_data()
+# (code, name, parent code); parents come first
+UNITS: list[tuple] = _DATA["units"]
 # (key, name, gender 1=L/2=P, unit code, superior key, position, position type, grade, PNS/PPPK)
-PEOPLE = [
-    ("sekda", "Bambang Setiawan", 1, "SETDA", None, "Sekretaris Daerah", "JPT", "IV/e", "PNS"),
-    ("karo_org", "Widodo Prasetya", 1, "SETDA-ORG", "sekda", "Kepala Biro Organisasi", "JPT", "IV/c", "PNS"),
-    (
-        "kabag_klb",
-        "Rini Astuti",
-        2,
-        "SETDA-ORG-KLB",
-        "karo_org",
-        "Kepala Bagian Kelembagaan dan Analisis Jabatan",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "anjab1",
-        "Dwi Cahyono",
-        1,
-        "SETDA-ORG-KLB",
-        "kabag_klb",
-        "Analis Kebijakan Ahli Muda",
-        "JF",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "anjab2",
-        "Yulia Safitri",
-        2,
-        "SETDA-ORG-KLB",
-        "kabag_klb",
-        "Analis Jabatan Ahli Pertama",
-        "JF",
-        "III/b",
-        "PNS",
-    ),
-    # Badan Kepegawaian Daerah
-    ("ka_bkd", "Hendra Gunawan", 1, "BKD", "sekda", "Kepala Badan Kepegawaian Daerah", "JPT", "IV/c", "PNS"),
-    (
-        "kabid_pkk",
-        "Sri Wahyuni",
-        2,
-        "BKD-PKK",
-        "ka_bkd",
-        "Kepala Bidang Pengembangan Kompetensi dan Kinerja",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "kasub_pk",
-        "Agus Prasetyo",
-        1,
-        "BKD-PKK-PK",
-        "kabid_pkk",
-        "Kepala Subbidang Penilaian Kinerja",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "pk1",
-        "Retno Wulandari",
-        2,
-        "BKD-PKK-PK",
-        "kasub_pk",
-        "Analis SDM Aparatur Ahli Muda",
-        "JF",
-        "III/d",
-        "PNS",
-    ),
-    ("pk2", "Dimas Saputra", 1, "BKD-PKK-PK", "kasub_pk", "Pengelola Data Kinerja", "JA", "III/b", "PNS"),
-    (
-        "pk3",
-        "Nur Aini",
-        2,
-        "BKD-PKK-PK",
-        "kasub_pk",
-        "Analis SDM Aparatur Ahli Pertama",
-        "JF",
-        "III/a",
-        "PNS",
-    ),
-    (
-        "pk4",
-        "Yusuf Maulana",
-        1,
-        "BKD-PKK-PK",
-        "kasub_pk",
-        "Pranata Komputer Ahli Pertama",
-        "JF",
-        "III/a",
-        "PPPK",
-    ),
-    (
-        "kabid_mp",
-        "Joko Susilo",
-        1,
-        "BKD-MP",
-        "ka_bkd",
-        "Kepala Bidang Mutasi dan Promosi",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "kasub_mut",
-        "Dewi Lestari",
-        2,
-        "BKD-MP-MUT",
-        "kabid_mp",
-        "Kepala Subbidang Mutasi",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "mut1",
-        "Rudi Hartono",
-        1,
-        "BKD-MP-MUT",
-        "kasub_mut",
-        "Pengolah Data Mutasi Pegawai",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    (
-        "mut2",
-        "Fitri Handayani",
-        2,
-        "BKD-MP-MUT",
-        "kasub_mut",
-        "Analis Jabatan Ahli Pertama",
-        "JF",
-        "III/a",
-        "PPPK",
-    ),
-    (
-        "mut3",
-        "Citra Kirana",
-        2,
-        "BKD-MP-MUT",
-        "kasub_mut",
-        "Penata Kelola Administrasi Kepegawaian",
-        "JA",
-        "III/a",
-        "PNS",
-    ),
-    # Dinas Kesehatan
-    ("kadinkes", "Yuliana Kusumawati", 2, "DINKES", "sekda", "Kepala Dinas Kesehatan", "JPT", "IV/c", "PNS"),
-    (
-        "kabid_yankes",
-        "Arief Rahman",
-        1,
-        "DINKES-YANKES",
-        "kadinkes",
-        "Kepala Bidang Pelayanan Kesehatan",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "adminkes",
-        "Heru Santoso",
-        1,
-        "DINKES-YANKES",
-        "kabid_yankes",
-        "Administrator Kesehatan Ahli Muda",
-        "JF",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "kasi_ruj",
-        "Endang Sulistyowati",
-        2,
-        "DINKES-YANKES-RUJ",
-        "kabid_yankes",
-        "Kepala Seksi Pelayanan Kesehatan Rujukan",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "ruj1",
-        "Bayu Nugroho",
-        1,
-        "DINKES-YANKES-RUJ",
-        "kasi_ruj",
-        "Pengelola Layanan Kesehatan",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    (
-        "ruj2",
-        "Rina Marlina",
-        2,
-        "DINKES-YANKES-RUJ",
-        "kasi_ruj",
-        "Administrator Kesehatan Ahli Pertama",
-        "JF",
-        "III/a",
-        "PNS",
-    ),
-    (
-        "ruj3",
-        "Taufik Hidayat",
-        1,
-        "DINKES-YANKES-RUJ",
-        "kasi_ruj",
-        "Pengadministrasi Perkantoran",
-        "JA",
-        "II/c",
-        "PNS",
-    ),
-    (
-        "kasi_pri",
-        "Suryanto Wibowo",
-        1,
-        "DINKES-YANKES-PRI",
-        "kabid_yankes",
-        "Kepala Seksi Pelayanan Kesehatan Primer",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "pri1",
-        "Ani Rahmawati",
-        2,
-        "DINKES-YANKES-PRI",
-        "kasi_pri",
-        "Nutrisionis Ahli Muda",
-        "JF",
-        "III/c",
-        "PNS",
-    ),
-    (
-        "pri2",
-        "Eko Purnomo",
-        1,
-        "DINKES-YANKES-PRI",
-        "kasi_pri",
-        "Pengelola Program Kesehatan",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    (
-        "pri3",
-        "Nanik Suprapti",
-        2,
-        "DINKES-YANKES-PRI",
-        "kasi_pri",
-        "Perawat Ahli Muda",
-        "JF",
-        "III/c",
-        "PPPK",
-    ),
-    (
-        "kabid_p2p",
-        "Lilis Suryani",
-        2,
-        "DINKES-P2P",
-        "kadinkes",
-        "Kepala Bidang Pencegahan dan Pengendalian Penyakit",
-        "JA",
-        "IV/a",
-        "PNS",
-    ),
-    (
-        "kasi_surv",
-        "Teguh Santoso",
-        1,
-        "DINKES-P2P-SURV",
-        "kabid_p2p",
-        "Kepala Seksi Surveilans dan Imunisasi",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "surv1",
-        "Putri Ayuningtyas",
-        2,
-        "DINKES-P2P-SURV",
-        "kasi_surv",
-        "Epidemiolog Kesehatan Ahli Pertama",
-        "JF",
-        "III/a",
-        "PPPK",
-    ),
-    (
-        "surv2",
-        "Adi Firmansyah",
-        1,
-        "DINKES-P2P-SURV",
-        "kasi_surv",
-        "Pengelola Data Surveilans",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    (
-        "surv3",
-        "Mega Puspitasari",
-        2,
-        "DINKES-P2P-SURV",
-        "kasi_surv",
-        "Entomolog Kesehatan Ahli Pertama",
-        "JF",
-        "III/a",
-        "PNS",
-    ),
-    # Dinas Pendidikan dan Kebudayaan
-    (
-        "kadisdik",
-        "Prasetyo Utomo",
-        1,
-        "DISDIK",
-        "sekda",
-        "Kepala Dinas Pendidikan dan Kebudayaan",
-        "JPT",
-        "IV/c",
-        "PNS",
-    ),
-    (
-        "kabid_sma",
-        "Siti Aminah",
-        2,
-        "DISDIK-SMA",
-        "kadisdik",
-        "Kepala Bidang Pembinaan SMA",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "kasi_kur",
-        "Slamet Riyadi",
-        1,
-        "DISDIK-SMA-KUR",
-        "kabid_sma",
-        "Kepala Seksi Kurikulum dan Penilaian SMA",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "kur1",
-        "Indah Permatasari",
-        2,
-        "DISDIK-SMA-KUR",
-        "kasi_kur",
-        "Pengembang Teknologi Pembelajaran Ahli Pertama",
-        "JF",
-        "III/a",
-        "PNS",
-    ),
-    ("kur2", "Yoga Pratama", 1, "DISDIK-SMA-KUR", "kasi_kur", "Pengelola Kurikulum", "JA", "III/b", "PNS"),
-    ("kur3", "Novi Anggraini", 2, "DISDIK-SMA-KUR", "kasi_kur", "Analis Kurikulum", "JA", "III/a", "PNS"),
-    (
-        "kasi_pd",
-        "Hadi Purwanto",
-        1,
-        "DISDIK-SMA-PD",
-        "kabid_sma",
-        "Kepala Seksi Peserta Didik SMA",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "pd1",
-        "Lina Susanti",
-        2,
-        "DISDIK-SMA-PD",
-        "kasi_pd",
-        "Pengelola Data Peserta Didik",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    ("pd2", "Andi Kurniawan", 1, "DISDIK-SMA-PD", "kasi_pd", "Analis Kesiswaan", "JA", "III/a", "PNS"),
-    (
-        "pd3",
-        "Rizky Ramadhan",
-        1,
-        "DISDIK-SMA-PD",
-        "kasi_pd",
-        "Pengadministrasi Kesiswaan",
-        "JA",
-        "II/d",
-        "PNS",
-    ),
-    (
-        "kabid_smk",
-        "Budi Santoso",
-        1,
-        "DISDIK-SMK",
-        "kadisdik",
-        "Kepala Bidang Pembinaan SMK",
-        "JA",
-        "IV/b",
-        "PNS",
-    ),
-    (
-        "akb_smk",
-        "Maya Sari",
-        2,
-        "DISDIK-SMK",
-        "kabid_smk",
-        "Analis Kebijakan Ahli Muda",
-        "JF",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "kasi_sar",
-        "Wulan Sari",
-        2,
-        "DISDIK-SMK-SAR",
-        "kabid_smk",
-        "Kepala Seksi Kelembagaan dan Sarana Prasarana SMK",
-        "JA",
-        "III/d",
-        "PNS",
-    ),
-    (
-        "sar1",
-        "Fajar Nugraha",
-        1,
-        "DISDIK-SMK-SAR",
-        "kasi_sar",
-        "Pengelola Sarana dan Prasarana",
-        "JA",
-        "III/b",
-        "PNS",
-    ),
-    ("sar2", "Ratna Dewi", 2, "DISDIK-SMK-SAR", "kasi_sar", "Penata Laporan Keuangan", "JA", "III/b", "PNS"),
-    (
-        "sar3",
-        "Galih Saputro",
-        1,
-        "DISDIK-SMK-SAR",
-        "kasi_sar",
-        "Analis Kebijakan Ahli Pertama",
-        "JF",
-        "III/a",
-        "PPPK",
-    ),
-    (
-        "sar4",
-        "Ayu Lestari",
-        2,
-        "DISDIK-SMK-SAR",
-        "kasi_sar",
-        "Pengadministrasi Sarana Prasarana",
-        "JA",
-        "II/d",
-        "PNS",
-    ),
-]
-
-BEHAVIOURS = {
-    "berorientasi_pelayanan": "Memberikan layanan yang cepat, ramah dan solutif kepada pemangku kepentingan",
-    "akuntabel": "Melaksanakan tugas dengan jujur, bertanggung jawab, cermat dan disiplin",
-    "kompeten": "Terus belajar dan mengembangkan kapabilitas diri untuk menjawab tantangan tugas",
-    "harmonis": "Menghargai setiap orang apa pun latar belakangnya dan membangun suasana kerja kondusif",
-    "loyal": "Menjaga nama baik sesama ASN, pimpinan, instansi dan negara",
-    "adaptif": "Cepat menyesuaikan diri menghadapi perubahan dan terus berinovasi",
-    "kolaboratif": "Membangun kerja sama yang sinergis lintas bidang dan instansi",
-}
+PEOPLE: list[tuple] = _DATA["people"]
+BEHAVIOURS: dict[str, str] = _DATA["behaviours"]
+_TEXTS = _DATA["texts"]
+RETURN_COMMENTS: list[str] = _TEXTS["return_comments"]
+MIDYEAR_FEEDBACK: list[str] = _TEXTS["midyear_feedback"]
+FEEDBACK: list[str] = _TEXTS["feedback"]
+TRAINING_FEEDBACK: str = _TEXTS["training_feedback"]
+JUSTIFICATIONS: dict[str, list[str]] = _TEXTS["justifications"]
+OBJECTION_REASONS: list[str] = _TEXTS["objection_reasons"]
+COMPETENCIES: list[str] = _TEXTS["competencies"]
+# SKP items every demo plan gets; {theme} is the unit, {boss_theme} its parent
+PLAN_ITEMS: list[dict] = _DATA["plan_items"]
 assert set(BEHAVIOURS) == set(BERAKHLAK)
 
 # How many appraisals end in each state; "closed_objection" and "closed_training" are closed
@@ -569,18 +99,6 @@ ORDER = [
 ]
 
 
-# The logins `make run` prints: admin, HR and one chain down the Dinas Kesehatan.
-FEATURED_LOGINS = (
-    "admin",
-    "hr",
-    "yuliana.kusumawati",
-    "arief.rahman",
-    "endang.sulistyowati",
-    "bayu.nugroho",
-)
-SYSTEM_USER_NAMES = {"admin": "Administrator", "hr": "Pengelola Kinerja (BKD)"}
-
-
 class DemoDataExists(RuntimeError):
     pass
 
@@ -589,11 +107,7 @@ class DemoRefusedInProduction(RuntimeError):
     """The demo's users share a published password: never in a production profile."""
 
 
-PRODUCTION_REFUSAL = (
-    "demo data is refused in production (KINERJA_ENV=production): it creates 'admin', 'hr' and "
-    "50 users with the public password 'kinerja-demo'. Create the first administrator with "
-    "'flask --app wsgi users create-admin USERNAME --password-file PATH' instead."
-)
+PRODUCTION_REFUSAL = DEMO_REFUSED_IN_PRODUCTION  # the text the production stand-in prints too
 
 
 def has_data() -> bool:
@@ -601,13 +115,6 @@ def has_data() -> bool:
         db.session.scalar(select(func.count()).select_from(Unit))
         or db.session.scalar(select(func.count()).select_from(User))
     )
-
-
-def logins_path() -> Path:
-    from config import INSTANCE_DIR
-
-    configured = current_app.config.get("DEMO_LOGINS_FILE")
-    return Path(configured) if configured else Path(INSTANCE_DIR) / "demo-logins.json"
 
 
 def username_for(name: str) -> str:
@@ -630,7 +137,7 @@ def load_demo(now: datetime | None = None, force: bool = False) -> dict:
     loader = _Loader(now)
     summary = loader.run()
     db.session.commit()
-    _write_logins_file(loader.passwords)
+    write_logins_file(loader.passwords)
     return summary
 
 
@@ -643,15 +150,6 @@ def wipe() -> None:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
     db.session.commit()
-
-
-def _write_logins_file(passwords: dict[str, str]) -> None:
-    path = logins_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"default_password": DEMO_PASSWORD, "passwords": passwords}, fh, indent=2)
-        fh.write("\n")
 
 
 class _Loader:
@@ -975,32 +473,14 @@ class _Loader:
         boss_theme = _theme(appraisal.unit.parent.name) if appraisal.unit.parent else theme
         items = [
             {
-                "kind": "utama",
-                "leader_rhk": f"Meningkatnya kinerja {boss_theme}",
-                "rhk": f"Terlaksananya program {theme} sesuai rencana kerja",
-                "aspect": "kuantitas",
-                "indicator": f"Persentase kegiatan {theme} yang terlaksana",
-                "target_value": "100",
-                "target_unit": "persen",
-            },
-            {
-                "kind": "utama",
-                "leader_rhk": f"Tersedianya data dan laporan {boss_theme} yang akurat",
-                "rhk": f"Tersusunnya laporan {theme} tepat waktu",
-                "aspect": "waktu",
-                "indicator": "Jumlah laporan bulanan yang disampaikan paling lambat tanggal 10",
-                "target_value": "12",
-                "target_unit": "laporan",
-            },
-            {
-                "kind": "tambahan",
-                "leader_rhk": None,
-                "rhk": "Terlaksananya dukungan koordinasi lintas perangkat daerah",
-                "aspect": "kualitas",
-                "indicator": "Jumlah rapat koordinasi yang diikuti dengan notula",
-                "target_value": "6",
-                "target_unit": "kegiatan",
-            },
+                **item,
+                **{
+                    k: item[k].format(theme=theme, boss_theme=boss_theme)
+                    for k in ("leader_rhk", "rhk", "indicator")
+                    if item[k]
+                },
+            }
+            for item in PLAN_ITEMS
         ]
         update_plan(
             self.actor(user),
@@ -1057,97 +537,3 @@ def _theme(unit_name: str) -> str:
             words = words[1:]
             break
     return " ".join(words).lower() or unit_name.lower()
-
-
-RETURN_COMMENTS = [
-    "Indikator belum terukur; tambahkan target kuantitatif.",
-    "Mohon selaraskan RHK dengan intervensi RHK pimpinan.",
-    "Target laporan perlu disesuaikan dengan jadwal pelaporan dinas.",
-]
-MIDYEAR_FEEDBACK = [
-    "Capaian semester I sesuai rencana, pertahankan.",
-    "Progres baik; percepat penyusunan laporan triwulan.",
-    "Perlu peningkatan koordinasi dengan bidang terkait.",
-]
-FEEDBACK = [
-    "Kinerja sesuai ekspektasi. Pertahankan ketepatan waktu pelaporan.",
-    "Capaian melampaui target; tingkatkan berbagi pengetahuan dengan rekan kerja.",
-    "Hasil kerja baik. Perlu lebih proaktif dalam koordinasi lintas bidang.",
-]
-TRAINING_FEEDBACK = "Beberapa target belum tercapai; perlu pengembangan kompetensi teknis."
-JUSTIFICATIONS = {
-    "high": [
-        "Seluruh target tercapai sebelum tenggat dan ada inovasi layanan.",
-        "Menjadi rujukan rekan kerja dan aktif membantu lintas bidang.",
-    ],
-    "low": [
-        "Dua dari tiga target tidak tercapai tanpa alasan yang dapat diterima.",
-        "Beberapa kali tidak hadir rapat koordinasi tanpa keterangan.",
-    ],
-}
-OBJECTION_REASONS = [
-    "Sebagian target tertunda karena penugasan tambahan dari pimpinan (surat tugas terlampir).",
-    "Ketidakhadiran rapat karena sedang menjalankan tugas luar kantor.",
-]
-COMPETENCIES = [
-    "Manajemen Data dan Pelaporan",
-    "Perencanaan Kinerja Instansi Pemerintah",
-    "Pelayanan Publik Prima",
-]
-
-
-# --- logins -----------------------------------------------------------------------------------
-
-
-def demo_logins() -> list[dict]:
-    """Every login whose password is known to the demo (checked against its stored hash)."""
-    known: dict[str, str] = {}
-    path = logins_path()
-    default = DEMO_PASSWORD
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-            known = dict(data.get("passwords") or {})
-            default = data.get("default_password") or DEMO_PASSWORD
-        except (OSError, ValueError):
-            known = {}
-    env_admin = os.environ.get(ADMIN_PASSWORD_ENV)
-    superiors = set(db.session.scalars(select(Employee.superior_id).where(Employee.superior_id.is_not(None))))
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
-    verified: dict[tuple[str, str], bool] = {}
-    rows = []
-    for user in users:
-        candidates = [known.get(user.username), default]
-        if user.username == "admin" and env_admin:
-            candidates.insert(0, env_admin)
-        password = None
-        for candidate in dict.fromkeys(c for c in candidates if c):
-            key = (user.password_hash, candidate)
-            if key not in verified:
-                verified[key] = verify_password(user.password_hash, candidate)
-            if verified[key]:
-                password = candidate
-                break
-        if password is None:
-            continue
-        roles = sorted({r.role for r in user.roles})
-        if roles:
-            role = "admin" if "admin" in roles else roles[0]
-        elif user.employee_id in superiors:
-            role = "assessor"
-        else:
-            role = "employee"
-        employee = user.employee
-        rows.append(
-            {
-                "username": user.username,
-                "password": password,
-                "role": role,
-                "name": employee.name if employee else SYSTEM_USER_NAMES.get(user.username, user.username),
-                "employee_id": user.employee_id,
-                "position": employee.position if employee else None,
-            }
-        )
-    order = {"admin": 0, "hr": 1}
-    rows.sort(key=lambda r: order.get(r["role"], 2))
-    return rows

@@ -1,6 +1,6 @@
 """A local SMTP sink for development: every message is kept as an .eml file.
 
-``python -m workflow_app.mailsink --dir instance/mail --port 1025`` runs it; ``make run``
+``python -m workflow_app.dev.mailsink --dir instance/mail --port 1025`` runs it; ``make run``
 starts it and points SMTP_HOST/SMTP_PORT at it. The development profile serves the messages at
 ``/dev/mail`` so a new user can read what the service sent.
 """
