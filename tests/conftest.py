@@ -230,9 +230,8 @@ def smtp(base_app):
 
 def drain(max_rounds: int = 10, emails: bool = True) -> dict:
     """Run the outbox jobs in-process until none is pending, then try each pending email once."""
-    from workflow_app.jobs.outbox import deliver
+    from workflow_app.jobs.outbox import deliver, send_email
     from workflow_app.models import Notification, OutboxMessage, User
-    from workflow_app.notifications.service import send_email
 
     done = {"outbox": 0, "emails": 0}
     for _ in range(max_rounds):

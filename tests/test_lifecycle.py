@@ -9,7 +9,7 @@ from tests import factories
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal
-from workflow_app.services.audit import verify_chain
+from workflow_app.services.audit_verify import verify_chain
 
 
 def launch(api, org, **dates):

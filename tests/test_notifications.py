@@ -9,10 +9,9 @@ from tests.conftest import drain
 from tests.test_lifecycle import drive_to_final_review, launch, staff_appraisal
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
-from workflow_app.jobs.outbox import deliver
+from workflow_app.jobs.outbox import deliver, send_digest, send_email
 from workflow_app.models import Incident, Notification, OutboxMessage
 from workflow_app.notifications.catalog import RULES
-from workflow_app.notifications.service import send_digest, send_email
 
 
 def kinds_for(user) -> list[str]:

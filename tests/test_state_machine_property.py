@@ -23,7 +23,7 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, TransitionLog
 from workflow_app.services import appraisals
 from workflow_app.services.access import Actor
-from workflow_app.services.audit import verify_chain
+from workflow_app.services.audit_verify import verify_chain
 
 ACTORS = ("employee", "assessor", "superior", "hr", "admin", "outsider", "system")
 EVENTS = (*APPRAISAL.transitions, "bogus_event")

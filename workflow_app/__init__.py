@@ -50,7 +50,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     api.init_app(app)
 
     from workflow_app import problems, ratelimit, uow
-    from workflow_app.api import register_api
+    from workflow_app.api.blueprints import register_api
     from workflow_app.health import bp as health_bp
     from workflow_app.jobs.dispatch import kick
 
@@ -59,7 +59,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     uow.after_commit(app, kick)
     ratelimit.init_app(app)
     app.register_blueprint(health_bp)
-    problems.register(app)
+    problems.register(app, rollback=lambda: db.session.rollback())
 
     from workflow_app.cli import register_cli
 

@@ -38,7 +38,6 @@ BERAKHLAK = (
     "adaptif",
     "kolaboratif",
 )
-TRAINING_STATUSES = ("assigned", "completed", "recorded")
 
 
 class Unit(db.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
@@ -182,17 +184,17 @@ def from_http_exception(exc: HTTPException) -> Problem:
     return Problem(status, detail=detail)
 
 
-def register(app) -> None:
-    from workflow_app.extensions import db
+def register(app, rollback: Callable[[], None]) -> None:
+    """Answer every error as a problem, after ``rollback`` (the session's: nothing half-written)."""
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
-        db.session.rollback()
+        rollback()
         return problem_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        db.session.rollback()
+        rollback()
         response = problem_response(from_http_exception(exc))
         valid_methods = getattr(exc, "valid_methods", None)
         if exc.code == 405 and valid_methods:
@@ -201,6 +203,6 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - defensive
-        db.session.rollback()
+        rollback()
         app.logger.exception("unhandled error")
         return problem_response(Problem(500, detail="An unexpected error occurred; it was logged."))

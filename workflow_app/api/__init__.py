@@ -97,29 +97,3 @@ def authenticate() -> None:
 
 def actor() -> Actor:
     return g.actor
-
-
-def register_api(app, api) -> None:
-    app.url_map.converters["int"] = _IdConverter
-    from workflow_app.api import (
-        admin,
-        appraisals,
-        auth,
-        cycles,
-        definitions,
-        me,
-        monitoring,
-        notifications,
-        operations,
-    )
-
-    for module in (auth, me, admin, cycles, appraisals, monitoring, operations, notifications, definitions):
-        # Blueprints are module singletons: install the hook once per process, not per app.
-        if getattr(module, "AUTH_REQUIRED", True) and not getattr(module.blp, "_kinerja_auth", False):
-            module.blp.before_request(authenticate)
-            module.blp._kinerja_auth = True
-        api.register_blueprint(module.blp)
-
-    from workflow_app.api.docs import bp as docs_bp
-
-    app.register_blueprint(docs_bp)

@@ -7,7 +7,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from state_machines import APPRAISAL, CYCLE
+from state_machines import APPRAISAL
 from workflow_app.clock import isoformat
 from workflow_app.models import (
     ASPECTS,
@@ -580,6 +580,3 @@ class StuckQuery(MonitoringQuery):
     idle_days = QueryInt(validate=validate.Range(min=1, max=3650))
     page = Page()
     per_page = PerPage()
-
-
-CYCLE_STATES = list(CYCLE.states)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 
 _app = None
 
@@ -10,9 +11,9 @@ _app = None
 def get_app():
     global _app
     if _app is None:
-        from workflow_app import create_app
-
-        _app = create_app()
+        # By name: the package's create_app imports the job modules, so a static import here
+        # would make a cycle; a worker started by ``flask worker`` has set the app already.
+        _app = importlib.import_module("workflow_app").create_app()
     return _app
 
 

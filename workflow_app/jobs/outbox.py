@@ -11,7 +11,6 @@ found pending again by the next relay and re-enqueued; handlers are idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -22,25 +21,13 @@ from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.context import with_app
 from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Notification, OutboxMessage, User
+from workflow_app.notifications import service as notifications
+from workflow_app.uow import read_only, unit_of_work
 
 log = logging.getLogger(__name__)
 
-# topic -> handler(message) -> ids of notifications to email now
-HANDLERS: dict[str, Callable[[OutboxMessage], list[int] | None]] = {}
 TOPIC_QUEUES = {"appraisal.escalation": "escalations", "appraisal.reminder": "escalations"}
 ACTIVE = {"queued", "scheduled", "deferred"}
-
-
-def handler(topic: str):
-    def register(fn):
-        HANDLERS[topic] = fn
-        return fn
-
-    return register
-
-
-def _load_handlers() -> None:
-    import workflow_app.notifications.service  # noqa: F401 - registers the handlers
 
 
 def queue_for(topic: str) -> str:
@@ -135,7 +122,7 @@ def relay(limit: int = 500, min_age_seconds: int = 0, emails: bool = True) -> di
         if emails
         else []
     )
-    db.session.rollback()
+    db.session.rollback()  # read only: no transaction stays open while Redis is called
     for outbox_id, topic in rows:
         _enqueue(queue_for(topic), deliver_job, outbox_id, f"outbox-{outbox_id}")
     enqueue_emails(list(pending_emails))
@@ -148,26 +135,24 @@ def relay_job() -> dict:
 
 
 def deliver(outbox_id: int, enqueue: bool = True) -> str:
-    """Deliver one outbox row (idempotent: a done row is skipped)."""
-    _load_handlers()
-    msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update())
-    if msg is None or msg.status != "pending":
-        db.session.rollback()
-        return "skipped"
-    fn = HANDLERS.get(msg.topic)
-    to_email = (fn(msg) or []) if fn is not None else []
-    msg.attempts += 1
-    msg.status = "done"
-    msg.processed_at = utcnow()
-    db.session.commit()
+    """Deliver one outbox row (idempotent: a done row is skipped); its own unit of work."""
+    with unit_of_work(hooks=False):
+        msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update())
+        if msg is None or msg.status != "pending":
+            return "skipped"
+        fn = notifications.HANDLERS.get(msg.topic)
+        to_email = (fn(msg) or []) if fn is not None else []
+        msg.attempts += 1
+        msg.status = "done"
+        msg.processed_at = utcnow()
     if to_email and enqueue:
-        from workflow_app.notifications.service import wants_email_now
-
-        rows = db.session.scalars(
-            select(Notification).where(Notification.id.in_(to_email)).options(joinedload(Notification.user))
-        ).all()
-        now_ids = [n.id for n in rows if wants_email_now(n)]
-        db.session.rollback()
+        with read_only():
+            rows = db.session.scalars(
+                select(Notification)
+                .where(Notification.id.in_(to_email))
+                .options(joinedload(Notification.user))
+            ).all()
+            now_ids = [n.id for n in rows if notifications.wants_email_now(n)]
         try:
             enqueue_emails(now_ids)
         except Exception as exc:  # noqa: BLE001 - the relay picks pending emails up later
@@ -193,19 +178,18 @@ def unit_of(msg: OutboxMessage) -> int | None:
 
 def _record_failure(outbox_id: int, exc: Exception) -> bool:
     """Count a failed delivery; after the last retry the row fails and an incident is recorded."""
-    from workflow_app.notifications.service import record_incident
-
-    db.session.rollback()
-    msg = db.session.get(OutboxMessage, outbox_id)
-    if msg is None:
-        return True
-    msg.attempts += 1
-    msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    exhausted = msg.attempts > len(current_app.config["JOB_RETRY_INTERVALS"])
-    if exhausted:
-        msg.status = "failed"
-        record_incident("outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, unit_of(msg))
-    db.session.commit()
+    with unit_of_work(hooks=False):
+        msg = db.session.get(OutboxMessage, outbox_id)
+        if msg is None:
+            return True
+        msg.attempts += 1
+        msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        exhausted = msg.attempts > len(current_app.config["JOB_RETRY_INTERVALS"])
+        if exhausted:
+            msg.status = "failed"
+            notifications.record_incident(
+                "outbox_delivery", "outbox", msg.id, msg.last_error, msg.attempts, unit_of(msg)
+            )
     return exhausted
 
 
@@ -219,15 +203,25 @@ def deliver_job(outbox_id: int) -> str:
         raise
 
 
+def send_email(notification_id: int) -> str:
+    """Send one notification's email in its own unit of work; raise after it for RQ to retry."""
+    with unit_of_work(hooks=False):
+        outcome = notifications.email_notification(notification_id)
+    if outcome.status == "retry":
+        raise outcome.error
+    return outcome.status
+
+
+def send_digest(user_id: int) -> str:
+    with unit_of_work(hooks=False):
+        return notifications.email_digest(user_id)
+
+
 @with_app
 def send_email_job(notification_id: int) -> str:
-    from workflow_app.notifications.service import send_email
-
     return send_email(notification_id)
 
 
 @with_app
 def send_digest_job(user_id: int) -> str:
-    from workflow_app.notifications.service import send_digest
-
     return send_digest(user_id)

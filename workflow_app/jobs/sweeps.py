@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from state_machines import APPRAISAL
 from workflow_app import problems
-from workflow_app.clock import end_of_local_day, utcnow
+from workflow_app.clock import ZONE_OFFSETS, end_of_local_day, utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, User
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
@@ -221,7 +221,7 @@ def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
     from workflow_app.models import Notification
 
     now = now or utcnow()
-    if (now + timedelta(hours=7)).hour < hour:
+    if (now + timedelta(hours=ZONE_OFFSETS["WIB"])).hour < hour:  # the digest goes out by WIB
         return []
     users = db.session.scalars(
         select(User.id)

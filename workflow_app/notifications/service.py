@@ -8,7 +8,8 @@ new. Emails are sent by ``send_email`` jobs; a failure is retried with backoff a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import JSON, and_, exists, insert, literal, select
@@ -17,7 +18,6 @@ from sqlalchemy.orm import joinedload
 from state_machines import APPRAISAL
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
-from workflow_app.jobs.outbox import handler
 from workflow_app.models import (
     Appraisal,
     Cycle,
@@ -31,7 +31,7 @@ from workflow_app.models import (
 )
 from workflow_app.notifications import mailer
 from workflow_app.notifications.catalog import KINDS, OTHER_RULES, RULES
-from workflow_app.notifications.render import render
+from workflow_app.notifications.render import link_for, render, subject_and_body
 from workflow_app.services.access import arrangement, holder_employee_id, holder_superior_employee_id
 from workflow_app.services.snapshots import (
     appraisal_snapshot,
@@ -41,6 +41,17 @@ from workflow_app.services.snapshots import (
 )
 
 log = logging.getLogger(__name__)
+
+# outbox topic -> handler(message) -> ids of notifications to email now (jobs.outbox delivers)
+HANDLERS: dict[str, Callable[[OutboxMessage], list[int] | None]] = {}
+
+
+def handler(topic: str):
+    def register(fn):
+        HANDLERS[topic] = fn
+        return fn
+
+    return register
 
 
 # --- recipients ------------------------------------------------------------------------------
@@ -276,8 +287,19 @@ def wants_email_now(notification: Notification) -> bool:
     return notification.urgent or notification.user.email_digest != "daily"
 
 
-def send_email(notification_id: int) -> str:
-    """Send one notification's email; idempotent, retried by RQ, an incident when exhausted."""
+@dataclass
+class EmailOutcome:
+    status: str  # sent | skipped | no-address | failed | retry
+    error: Exception | None = None
+
+
+def email_notification(notification_id: int) -> EmailOutcome:
+    """Send one notification's email and record the attempt; the job's unit of work commits.
+
+    Idempotent (a row that is no longer pending is skipped). A failure is counted on the row;
+    ``retry`` tells the job to raise for RQ to try again, and after ``EMAIL_MAX_ATTEMPTS`` the
+    row fails and an incident is recorded for HR instead.
+    """
     n = db.session.scalar(
         select(Notification)
         .where(Notification.id == notification_id)
@@ -285,38 +307,29 @@ def send_email(notification_id: int) -> str:
         .with_for_update(of=Notification)
     )
     if n is None or n.email_status != "pending":
-        db.session.rollback()
-        return "skipped"
+        return EmailOutcome("skipped")
     address = n.user.employee.email if n.user.employee else None
     if not address:
         n.email_status = "skipped"
-        db.session.commit()
-        return "no-address"
+        return EmailOutcome("no-address")
     name = n.user.employee.name if n.user.employee else n.user.username
     message = render(n.kind, n.context, n.user.locale, name)
     msg = mailer.build_message(address, message.subject, message.text, message.html, n.dedupe_key)
+    n.email_attempts += 1
     try:
         mailer.send(msg)
     except Exception as exc:  # noqa: BLE001 - every SMTP/network failure counts as an attempt
-        n.email_attempts += 1
         n.email_error = f"{type(exc).__name__}: {exc}"[:2000]
-        exhausted = n.email_attempts >= current_app.config["EMAIL_MAX_ATTEMPTS"]
-        if exhausted:
-            n.email_status = "failed"
-            record_incident(
-                "email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n)
-            )
-        db.session.commit()
-        if exhausted:
-            log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
-            return "failed"
-        raise
-    n.email_attempts += 1
+        if n.email_attempts < current_app.config["EMAIL_MAX_ATTEMPTS"]:
+            return EmailOutcome("retry", exc)
+        n.email_status = "failed"
+        record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
+        log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
+        return EmailOutcome("failed", exc)
     n.email_status = "sent"
     n.email_sent_at = utcnow()
     n.email_error = None
-    db.session.commit()
-    return "sent"
+    return EmailOutcome("sent")
 
 
 def _unit_of(n: Notification) -> int | None:
@@ -346,8 +359,8 @@ def record_incident(
     return incident
 
 
-def send_digest(user_id: int) -> str:
-    """One email with every pending non-urgent notification of a daily-digest user."""
+def email_digest(user_id: int) -> str:
+    """One email with every pending non-urgent notification of a daily-digest user (no commit)."""
     user = db.session.get(User, user_id)
     rows = db.session.scalars(
         select(Notification)
@@ -360,22 +373,17 @@ def send_digest(user_id: int) -> str:
         .with_for_update()
     ).all()
     if user is None or not rows:
-        db.session.rollback()
         return "empty"
     address = user.employee.email if user.employee else None
     if not address:
         for n in rows:
             n.email_status = "skipped"
-        db.session.commit()
         return "no-address"
-    from workflow_app.notifications.render import link_for, subject_and_body
-
     items = []
     for n in rows:
         subject, body = subject_and_body(n.kind, n.context, user.locale)
         items.append({"subject": subject, "body": body, "link": link_for(n.context)})
-    name = user.employee.name
-    message = render("digest", {"count": len(rows)}, user.locale, name, items=items)
+    message = render("digest", {"count": len(rows)}, user.locale, user.employee.name, items=items)
     day = utcnow().date().isoformat()
     mailer.send(
         mailer.build_message(address, message.subject, message.text, message.html, f"digest:{user_id}:{day}")
@@ -385,5 +393,4 @@ def send_digest(user_id: int) -> str:
         n.email_status = "digest"
         n.email_sent_at = now
         n.email_attempts += 1
-    db.session.commit()
     return "sent"

@@ -99,10 +99,6 @@ def update_unit(actor: Actor, unit_id: int, data: dict) -> Unit:
 # --- employees -------------------------------------------------------------------------------
 
 
-def _employee_scope(actor: Actor):
-    return ("admin", "hr")
-
-
 def list_employees(actor: Actor, filters: dict, page: int, per_page: int):
     query = select(Employee).join(Unit, Unit.id == Employee.unit_id).where(unit_scope_filter(actor))
     if filters.get("unit") is not None:

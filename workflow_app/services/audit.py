@@ -152,18 +152,6 @@ def append(
     return row
 
 
-def verify_chain(entity: str, entity_id: int) -> list[str]:
-    """Problems found in one entity's chain (rows only; no checkpoints, no replay)."""
-    from workflow_app.services.audit_verify import check_chain_rows
-
-    rows = db.session.scalars(
-        select(TransitionLog)
-        .where(TransitionLog.entity == entity, TransitionLog.entity_id == entity_id)
-        .order_by(TransitionLog.seq)
-    ).all()
-    return check_chain_rows(rows, verification_keys())
-
-
 @contextmanager
 def append_only_suspended(connection):
     """The explicit maintenance path around the append-only triggers, inside one transaction.

@@ -38,6 +38,7 @@ from workflow_app.models import Appraisal, AuditCheckpoint, Cycle, TransitionLog
 from workflow_app.services.audit import (
     GENESIS,
     LEGACY_KEY_ID,
+    append_only_suspended,
     legacy_hash,
     row_hash,
     signing_key,
@@ -527,8 +528,6 @@ def reseal_legacy() -> dict:
     """
     from sqlalchemy import update
 
-    from workflow_app.services.audit import append_only_suspended
-
     keys = verification_keys()
     key_id, key = signing_key()
     legacy_chains = {
@@ -577,3 +576,13 @@ class _Probe:
         if name in self._overrides:
             return self._overrides[name]
         return getattr(self._row, name)
+
+
+def verify_chain(entity: str, entity_id: int) -> list[str]:
+    """Problems found in one entity's chain (rows only; no checkpoints, no replay)."""
+    rows = db.session.scalars(
+        select(TransitionLog)
+        .where(TransitionLog.entity == entity, TransitionLog.entity_id == entity_id)
+        .order_by(TransitionLog.seq)
+    ).all()
+    return check_chain_rows(rows, verification_keys())

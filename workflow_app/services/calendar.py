@@ -21,13 +21,6 @@ def national_holidays(year: int) -> frozenset[date]:
     return frozenset(days.keys())
 
 
-def holiday_name(day: date, language: str = "id") -> str | None:
-    days = holidays.country_holidays(
-        "ID", years=day.year, categories=("public", "government"), language=language
-    )
-    return days.get(day)
-
-
 def expand_ranges(ranges: Iterable[tuple[date, date]]) -> frozenset[date]:
     days: set[date] = set()
     for start, end in ranges:

@@ -295,3 +295,30 @@ def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
             )
             opened += 1
         last_id = rows[-1].id
+
+
+# --- cycle guards (named by state_machines/cycle.py) ------------------------------------------
+
+
+@guards.guard
+def no_open_appraisals_unless_forced(ctx: guards.GuardContext) -> dict:
+    if ctx.fields.get("force"):
+        if not (ctx.fields.get("reason") or "").strip():
+            return {"reason": "A forced close needs a reason."}
+        return {}
+    count = open_appraisal_count(ctx.cycle.id)
+    if count:
+        return {"appraisals": f"{count} appraisals are still open; close them or force with a reason."}
+    return {}
+
+
+@guards.guard
+def org_chart_separates_duties(ctx: guards.GuardContext) -> dict:
+    """Launch only when every employee's assessor and superior are two other people."""
+    conflicts = duty_conflicts(ctx.cycle)
+    if conflicts:
+        shown = "; ".join(conflicts[:10]) + (
+            f"; and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        )
+        return {"org_chart": f"Fix the superiors of these employees before launching: {shown}."}
+    return {}

@@ -211,35 +211,6 @@ def objection_decision_valid(ctx: GuardContext) -> dict:
     return {}
 
 
-# --- cycle guards ----------------------------------------------------------------------------
-
-
-def no_open_appraisals_unless_forced(ctx: GuardContext) -> dict:
-    from workflow_app.services.cycles import open_appraisal_count
-
-    if ctx.fields.get("force"):
-        if not (ctx.fields.get("reason") or "").strip():
-            return {"reason": "A forced close needs a reason."}
-        return {}
-    count = open_appraisal_count(ctx.cycle.id)
-    if count:
-        return {"appraisals": f"{count} appraisals are still open; close them or force with a reason."}
-    return {}
-
-
-def org_chart_separates_duties(ctx: GuardContext) -> dict:
-    """Launch only when every employee's assessor and superior are two other people."""
-    from workflow_app.services.cycles import duty_conflicts
-
-    conflicts = duty_conflicts(ctx.cycle)
-    if conflicts:
-        shown = "; ".join(conflicts[:10]) + (
-            f"; and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
-        )
-        return {"org_chart": f"Fix the superiors of these employees before launching: {shown}."}
-    return {}
-
-
 GUARDS = {
     fn.__name__: fn
     for fn in (
@@ -256,10 +227,14 @@ GUARDS = {
         due_date_in_cycle,
         training_dates_in_cycle,
         objection_decision_valid,
-        no_open_appraisals_unless_forced,
-        org_chart_separates_duties,
     )
 }
+
+
+def guard(fn):
+    """Register a guard defined beside its workflow's use cases (e.g. the cycle's)."""
+    GUARDS[fn.__name__] = fn
+    return fn
 
 
 def check(guard_names, ctx: GuardContext) -> dict:

@@ -70,8 +70,3 @@ def due_at(
 def add_working_days(start: date, days: int) -> date:
     """Working days on the national calendar (no cycle overrides, no leave)."""
     return calendar.WorkCalendar().add_working_days(start, days)
-
-
-def resolve_due(sla: dict | None, cycle, zone: str, now: datetime, fields: dict, cal=None) -> datetime | None:
-    days, until = resolve_rule(sla, cycle, fields)
-    return due_at(now, zone, days, until, cal or calendar.for_cycle(cycle))

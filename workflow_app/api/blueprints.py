@@ -1,0 +1,29 @@
+"""Every API blueprint, registered on the app (kept apart so API modules never import it)."""
+
+from __future__ import annotations
+
+from workflow_app.api import (
+    _IdConverter,
+    admin,
+    appraisals,
+    auth,
+    authenticate,
+    cycles,
+    definitions,
+    me,
+    monitoring,
+    notifications,
+    operations,
+)
+from workflow_app.api.docs import bp as docs_bp
+
+
+def register_api(app, api) -> None:
+    app.url_map.converters["int"] = _IdConverter
+    for module in (auth, me, admin, cycles, appraisals, monitoring, operations, notifications, definitions):
+        # Blueprints are module singletons: install the hook once per process, not per app.
+        if getattr(module, "AUTH_REQUIRED", True) and not getattr(module.blp, "_kinerja_auth", False):
+            module.blp.before_request(authenticate)
+            module.blp._kinerja_auth = True
+        api.register_blueprint(module.blp)
+    app.register_blueprint(docs_bp)
