@@ -21,7 +21,8 @@ from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, AuditCheckpoint, TransitionLog
 from workflow_app.services import audit
-from workflow_app.services.audit_verify import verify_all, write_checkpoints
+from workflow_app.jobs.sweeps import checkpoint_sweep as write_checkpoints
+from workflow_app.services.audit_verify import verify_all
 
 WRONG_KEY = "an-attackers-own-key-of-thirty-two-chars!"
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from workflow_app.uow import unit_of_work
+
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-machines.md"
 DEMO_REFUSED_IN_PRODUCTION = (
     "demo data is refused in production (KINERJA_ENV=production): it creates 'admin', 'hr' and "
@@ -78,9 +80,9 @@ def register_cli(app) -> None:
     @audit.command("checkpoint")
     def audit_checkpoint() -> None:
         """Write signed checkpoints of every chain whose head moved (the sweep does this too)."""
-        from workflow_app.services.audit_verify import write_checkpoints
+        from workflow_app.jobs.sweeps import checkpoint_sweep
 
-        result = write_checkpoints()
+        result = checkpoint_sweep()
         mirrored = ", ".join(result["mirrored"]) or "the table only"
         click.echo(
             f"{result['written']} checkpoints written ({mirrored}); {result['refused']} chains refused."
@@ -95,7 +97,7 @@ def register_cli(app) -> None:
         from workflow_app.extensions import db
         from workflow_app.models import TransitionLog
         from workflow_app.services.audit import LEGACY_KEY_ID
-        from workflow_app.services.audit_verify import reseal_legacy
+        from workflow_app.services.audit_verify import mirror, reseal_legacy
 
         if not yes:
             count = db.session.scalar(
@@ -103,7 +105,9 @@ def register_cli(app) -> None:
             )
             click.echo(f"{count} legacy rows; run 'audit verify' first, then 'audit reseal-legacy --yes'.")
             return
-        result = reseal_legacy()
+        with unit_of_work(hooks=False):
+            result = reseal_legacy()
+        mirror(result.pop("checkpoints"))
         for entity, entity_id in result["refused"]:
             click.echo(f"{entity} {entity_id}: not resealed, the chain does not verify", err=True)
         click.echo(f"{len(result['resealed'])} chains resealed, {len(result['refused'])} refused.")
@@ -186,14 +190,15 @@ def register_cli(app) -> None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             check_password(password)
-            user, unit, created = create_admin(
-                username,
-                password,
-                unit_id=unit_id,
-                unit_code=unit_code,
-                unit_name=unit_name,
-                timezone=timezone,
-            )
+            with unit_of_work(hooks=False):
+                user, unit, created = create_admin(
+                    username,
+                    password,
+                    unit_id=unit_id,
+                    unit_code=unit_code,
+                    unit_name=unit_name,
+                    timezone=timezone,
+                )
         except BootstrapError as exc:
             raise click.ClickException(str(exc)) from None
         if created:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, ResourceClosedError
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow_app import problems
@@ -108,8 +108,12 @@ def savepoint(*, keep: bool = True) -> Iterator[None]:
     try:
         yield
     except Exception:
-        if nested.is_active:
+        # Also after a failed flush, which leaves the savepoint deactivated until rolled back;
+        # only a savepoint already closed (rolled back by the error's own handling) is skipped.
+        try:
             nested.rollback()
+        except ResourceClosedError:
+            pass
         raise
     if keep:
         nested.commit()

@@ -19,12 +19,13 @@ from workflow_app.clock import ZONE_OFFSETS, end_of_local_day, utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, User
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
-from workflow_app.services import audit, sla
+from workflow_app.services import audit, audit_verify, sla
 from workflow_app.services.access import Actor, holder_employee_id, holder_superior_employee_id
 from workflow_app.services.calendar import WorkCalendar
 from workflow_app.services.deadlines import calendar_for
 from workflow_app.services.guards import OBJECTION_WINDOW_DAYS
 from workflow_app.services.snapshots import appraisal_snapshot
+from workflow_app.uow import read_only, savepoint, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -52,40 +53,39 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
     remind_until, level2_until = _prefilter_bounds(now)
     last_id = 0
     while True:
-        rows = db.session.scalars(
-            _skip_locked(
-                select(Appraisal)
-                .where(
-                    Appraisal.state.in_(HELD_STATES),
-                    Appraisal.due_at.is_not(None),
-                    Appraisal.id > last_id,
-                    or_(
-                        # Supersets from the national calendar; the exact test (cycle calendar,
-                        # holder's leave) follows per row, so only rows near a step are read.
-                        and_(
-                            Appraisal.escalation_level == 0,
-                            Appraisal.reminder_sent_at.is_(None),
-                            Appraisal.due_at <= remind_until,
+        with unit_of_work(hooks=False):  # one batch per transaction: locks are held briefly
+            rows = db.session.scalars(
+                _skip_locked(
+                    select(Appraisal)
+                    .where(
+                        Appraisal.state.in_(HELD_STATES),
+                        Appraisal.due_at.is_not(None),
+                        Appraisal.id > last_id,
+                        or_(
+                            # Supersets from the national calendar; the exact test (cycle calendar,
+                            # holder's leave) follows per row, so only rows near a step are read.
+                            and_(
+                                Appraisal.escalation_level == 0,
+                                Appraisal.reminder_sent_at.is_(None),
+                                Appraisal.due_at <= remind_until,
+                            ),
+                            and_(Appraisal.escalation_level == 0, Appraisal.due_at <= now),
+                            and_(Appraisal.escalation_level == 1, Appraisal.due_at <= level2_until),
                         ),
-                        and_(Appraisal.escalation_level == 0, Appraisal.due_at <= now),
-                        and_(Appraisal.escalation_level == 1, Appraisal.due_at <= level2_until),
-                    ),
+                    )
+                    .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+                    .order_by(Appraisal.id)
+                    .limit(batch)
                 )
-                .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
-                .order_by(Appraisal.id)
-                .limit(batch)
-            )
-        ).all()
-        if not rows:
-            break
-        for a in rows:
-            step = _next_step(a, now)
-            if step:
-                _record_step(a, step, now)
-                counts[step] += 1
-        last_id = rows[-1].id
-        db.session.commit()
-    db.session.commit()
+            ).all()
+            if not rows:
+                break
+            for a in rows:
+                step = _next_step(a, now)
+                if step:
+                    _record_step(a, step, now)
+                    counts[step] += 1
+            last_id = rows[-1].id
     return counts
 
 
@@ -160,11 +160,11 @@ def phase_sweep(now: datetime | None = None) -> dict:
     ).all():
         event = "open_midyear" if state == "planning" else "open_scoring"
         try:
-            fire_cycle_event(system, cycle_id, event, {}, now=now)
-            db.session.commit()
+            with unit_of_work(hooks=False):
+                fire_cycle_event(system, cycle_id, event, {}, now=now)
             done["cycles"] += 1
         except problems.Problem:
-            db.session.rollback()  # not yet: the window has not opened
+            pass  # not yet: the window has not opened
     for event, where in (
         (
             "open_midyear_review",
@@ -185,25 +185,24 @@ def phase_sweep(now: datetime | None = None) -> dict:
             ),
         ),
     ):
-        ids = db.session.scalars(
-            select(Appraisal.id).join(Cycle, Cycle.id == Appraisal.cycle_id).where(where).limit(2000)
-        ).all()
-        for aid in ids:
-            a = db.session.scalars(
-                _skip_locked(select(Appraisal).where(Appraisal.id == aid))
-                .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
-                .execution_options(populate_existing=True)
-            ).one_or_none()
-            if a is None:
-                continue
-            savepoint = db.session.begin_nested()
-            try:
-                apply_event(system, a, event, {}, version=None, check_version=False, now=now)
-                savepoint.commit()
-                done["midyear_opened" if event == "open_midyear_review" else "closed"] += 1
-            except problems.Problem:
-                savepoint.rollback()
-        db.session.commit()
+        with unit_of_work(hooks=False):
+            ids = db.session.scalars(
+                select(Appraisal.id).join(Cycle, Cycle.id == Appraisal.cycle_id).where(where).limit(2000)
+            ).all()
+            for aid in ids:
+                a = db.session.scalars(
+                    _skip_locked(select(Appraisal).where(Appraisal.id == aid))
+                    .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+                    .execution_options(populate_existing=True)
+                ).one_or_none()
+                if a is None:
+                    continue
+                try:
+                    with savepoint():
+                        apply_event(system, a, event, {}, version=None, check_version=False, now=now)
+                    done["midyear_opened" if event == "open_midyear_review" else "closed"] += 1
+                except problems.Problem:
+                    pass  # not closable yet (the guard says why): the next sweep tries again
     return done
 
 
@@ -211,9 +210,8 @@ def delegation_sweep(now: datetime | None = None) -> dict:
     from workflow_app.services.delegations import activate_due, end_due
 
     now = now or utcnow()
-    result = {"activated": activate_due(now), "ended": end_due(now)}
-    db.session.commit()
-    return result
+    with unit_of_work(hooks=False):
+        return {"activated": activate_due(now), "ended": end_due(now)}
 
 
 def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
@@ -223,25 +221,28 @@ def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
     now = now or utcnow()
     if (now + timedelta(hours=ZONE_OFFSETS["WIB"])).hour < hour:  # the digest goes out by WIB
         return []
-    users = db.session.scalars(
-        select(User.id)
-        .join(Notification, Notification.user_id == User.id)
-        .where(
-            User.email_digest == "daily",
-            Notification.email_status == "pending",
-            Notification.urgent.is_(False),
-        )
-        .distinct()
-    ).all()
-    db.session.rollback()
+    with read_only():
+        users = db.session.scalars(
+            select(User.id)
+            .join(Notification, Notification.user_id == User.id)
+            .where(
+                User.email_digest == "daily",
+                Notification.email_status == "pending",
+                Notification.urgent.is_(False),
+            )
+            .distinct()
+        ).all()
     return list(users)
 
 
 def checkpoint_sweep(now: datetime | None = None) -> dict:
-    """Signed checkpoints of every log chain whose head moved (last, to cover this run's rows)."""
-    from workflow_app.services.audit_verify import write_checkpoints
+    """Signed checkpoints of every log chain whose head moved (last, to cover this run's rows).
 
-    return write_checkpoints(now)
+    The copies outside the database are written only once the checkpoints are committed.
+    """
+    with unit_of_work(hooks=False):
+        result, checkpoints = audit_verify.record_checkpoints(now)
+    return {**result, "mirrored": audit_verify.mirror(checkpoints)}
 
 
 def run_all(now: datetime | None = None) -> dict:

@@ -12,7 +12,7 @@ chain:
   ``AUDIT_CHECKPOINT_REDIS_KEY``; a checkpoint whose signature is wrong is reported itself;
 * an appraisal whose state, ratings or predikat differ from a replay of its log.
 
-``write_checkpoints`` is the sweep step: one signed checkpoint for every chain whose head moved
+``record_checkpoints`` (with ``mirror`` after the commit) is the sweep step: one signed checkpoint for every chain whose head moved
 since its last checkpoint, found with one set-based query, then mirrored.
 """
 
@@ -191,8 +191,11 @@ class Checkpoint:
         return hmac.compare_digest(expected, self.signature)
 
 
-def write_checkpoints(now: datetime | None = None) -> dict:
-    """Sign the head of every chain that moved since its last checkpoint; commit; mirror.
+def record_checkpoints(now: datetime | None = None) -> tuple[dict, list]:
+    """Sign the head of every chain that moved since its last checkpoint (flushed, not committed).
+
+    Returns the counts and the new checkpoints, which the caller mirrors (``mirror``) once its
+    unit of work has committed them.
 
     A chain whose row at its last checkpoint's seq no longer has that hash (or is gone) gets no
     new checkpoint: that would bless the tampering; 'audit verify' reports it.
@@ -242,12 +245,12 @@ def write_checkpoints(now: datetime | None = None) -> dict:
     for entity, entity_id in sorted(refused):
         log.warning("audit: %s %s no longer matches its last checkpoint; not checkpointed", entity, entity_id)
     heads_to_sign = {chain: c for chain, c in candidates.items() if chain not in refused}
-    written, mirrored = _record_checkpoints(heads_to_sign, now)
-    return {"written": written, "refused": len(refused), "mirrored": mirrored}
+    checkpoints = _record_checkpoints(heads_to_sign, now)
+    return {"written": len(checkpoints), "refused": len(refused)}, checkpoints
 
 
-def _record_checkpoints(heads: dict[tuple[str, int], dict], now: datetime) -> tuple[int, list[str]]:
-    """Insert signed checkpoints of ``heads`` ({chain: {seq, hash}}), commit, then mirror them."""
+def _record_checkpoints(heads: dict[tuple[str, int], dict], now: datetime) -> list[Checkpoint]:
+    """Insert signed checkpoints of ``heads`` ({chain: {seq, hash}}); the caller commits."""
     key_id, key = signing_key()
     at = _at(now)
     checkpoints = [
@@ -279,11 +282,11 @@ def _record_checkpoints(heads: dict[tuple[str, int], dict], now: datetime) -> tu
                 for c in checkpoints
             ],
         )
-    db.session.commit()
-    return len(checkpoints), _mirror(checkpoints)
+    db.session.flush()
+    return checkpoints
 
 
-def _mirror(checkpoints: list[Checkpoint]) -> list[str]:
+def mirror(checkpoints: list[Checkpoint]) -> list[str]:
     """Copy new checkpoints to the configured file and/or Redis hash; failures are logged."""
     done: list[str] = []
     if not checkpoints:
@@ -562,8 +565,8 @@ def reseal_legacy() -> dict:
             resealed.append(chain)
             heads[chain] = {"seq": rows[-1].seq, "hash": prev}
     # Fresh checkpoints of the re-signed heads (older ones at the same seq keep the legacy hash).
-    _record_checkpoints(heads, utcnow().replace(microsecond=0))
-    return {"resealed": resealed, "refused": refused}
+    checkpoints = _record_checkpoints(heads, utcnow().replace(microsecond=0))
+    return {"resealed": resealed, "refused": refused, "checkpoints": checkpoints}
 
 
 class _Probe:

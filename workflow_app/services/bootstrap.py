@@ -38,7 +38,7 @@ def create_admin(
     unit_name: str = "Pemerintah Provinsi",
     timezone: str = "WIB",
 ) -> tuple[User, Unit, bool]:
-    """Create ``username`` with role ``admin`` on a top-level unit and commit.
+    """Create ``username`` with role ``admin`` on a top-level unit (the caller commits).
 
     The unit is ``unit_id`` (which must be top-level), else the only top-level unit, else a new
     root unit ``unit_code``/``unit_name`` when there is none. Returns (user, unit, unit_created).
@@ -84,5 +84,4 @@ def create_admin(
         utcnow(),
         {"username": username, "roles": [{"role": "admin", "unit_id": unit.id}], "via": "create-admin"},
     )
-    db.session.commit()
     return user, unit, created
