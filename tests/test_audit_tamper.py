@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError
 from tests.test_lifecycle import drive_to_final_review, launch, staff_appraisal
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.jobs.sweeps import checkpoint_sweep as write_checkpoints
 from workflow_app.models import Appraisal, AuditCheckpoint, TransitionLog
 from workflow_app.services import audit
-from workflow_app.jobs.sweeps import checkpoint_sweep as write_checkpoints
 from workflow_app.services.audit_verify import verify_all
 
 WRONG_KEY = "an-attackers-own-key-of-thirty-two-chars!"
