@@ -15,6 +15,8 @@ from config import get_config
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Application factory."""
+    # The factory imports the app's parts inside itself, on purpose: they import this package,
+    # so importing them here at module level would make every import of workflow_app a cycle.
     config = get_config(config_name)
     config.check()
     app = Flask(__name__, instance_relative_config=False)

@@ -26,6 +26,9 @@ DEMO_REFUSED_IN_PRODUCTION = (
 
 
 def register_cli(app) -> None:
+    # Each command imports what it needs inside its function, on purpose: building the app
+    # (which registers these commands) must not load the worker, the scheduler or the audit
+    # machinery, and `flask --help` stays quick.
     audit = AppGroup("audit", help="Audit-trail checks.")
     docs = AppGroup("docs", help="Generated documentation.")
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from flask_migrate import upgrade
 from sqlalchemy import text
+
+from workflow_app.extensions import db
 
 
 def rebuild_schema(protected: tuple[str, ...] = ()) -> None:
     """Drop everything in the bound database, then build the schema with the migrations only."""
-    from flask_migrate import upgrade
-
-    from workflow_app.extensions import db
 
     engine = db.engine
     if engine.dialect.name == "postgresql" and engine.url.database in protected:

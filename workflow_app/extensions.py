@@ -5,6 +5,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
+from workflow_app.problems import ProblemSchema
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -19,7 +21,6 @@ class KinerjaApi(Api):
 
     @property
     def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's attribute name
-        from workflow_app.problems import ProblemSchema
 
         return ProblemSchema
 

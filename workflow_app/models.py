@@ -200,6 +200,8 @@ class Appraisal(db.Model):
     # Who gave the current score: they never decide the objection against it.
     scored_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     scored_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # Which score this is (1 for the first, more after reopen): an objection belongs to one.
+    score_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The employee accepted the result (accept_result): the objection right is waived.
     result_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -308,6 +310,7 @@ class Objection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # One objection per score: a reopened appraisal, scored again, may be objected to again.
     appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisals.id", ondelete="CASCADE"), index=True)
+    score_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decision: Mapped[str | None] = mapped_column(String(10))

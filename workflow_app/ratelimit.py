@@ -22,6 +22,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_qualified_name
 
 from workflow_app import problems
+from workflow_app.extensions import db
 
 EXTENSION = "kinerja_login_limits"
 KEY_PREFIX = "kinerja-login"
@@ -93,7 +94,6 @@ def init_app(app: Flask) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded):
-        from workflow_app.extensions import db
 
         db.session.rollback()
         return problems.problem_response(

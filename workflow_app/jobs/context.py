@@ -5,6 +5,10 @@ from __future__ import annotations
 import functools
 import importlib
 
+from flask import has_app_context
+
+from workflow_app.extensions import db
+
 _app = None
 
 
@@ -22,11 +26,9 @@ def with_app(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from flask import has_app_context
 
         if has_app_context():
             return fn(*args, **kwargs)
-        from workflow_app.extensions import db
 
         with get_app().app_context():
             try:

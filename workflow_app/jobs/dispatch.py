@@ -12,6 +12,9 @@ import time
 
 from flask import current_app
 
+from workflow_app.extensions import db
+from workflow_app.jobs.outbox import relay
+
 log = logging.getLogger(__name__)
 KICK_BACKOFF_SECONDS = 15.0
 _skip_until = 0.0
@@ -24,14 +27,10 @@ def kick() -> None:
     if time.monotonic() < _skip_until:
         return
     try:
-        from workflow_app.jobs.outbox import relay
-
         # Only the outbox: emails are enqueued by the worker that delivers, and swept by the
         # scheduler's relay; scanning them here would cost every write request a join.
         relay(limit=50, emails=False)
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not fail a committed request
-        from workflow_app.extensions import db
-
         db.session.rollback()
         _skip_until = time.monotonic() + KICK_BACKOFF_SECONDS
         log.warning("outbox kick failed (%s); the periodic relay will deliver", exc)

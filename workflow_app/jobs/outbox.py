@@ -14,12 +14,16 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.context import with_app
+from workflow_app.jobs.queues import queue
 from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Notification, OutboxMessage, User
 from workflow_app.notifications import service as notifications
 from workflow_app.uow import read_only, unit_of_work
@@ -39,7 +43,6 @@ def queue_for(topic: str) -> str:
 
 def _retry(max_attempts: int | None = None):
     """RQ retries: one per configured interval, or up to ``max_attempts`` in all."""
-    from rq import Retry
 
     intervals = list(current_app.config["JOB_RETRY_INTERVALS"])
     retries = len(intervals) if max_attempts is None else max(max_attempts - 1, 0)
@@ -48,8 +51,6 @@ def _retry(max_attempts: int | None = None):
 
 def _job_alive(job_id: str, connection) -> bool:
     """True when RQ still holds the job as waiting, or running and not stale."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
 
     try:
         job = Job.fetch(job_id, connection=connection)
@@ -67,9 +68,6 @@ def _job_alive(job_id: str, connection) -> bool:
 
 
 def _enqueue(queue_name: str, func, arg: int, job_id: str, max_attempts: int | None = None) -> None:
-    from rq.job import Job
-
-    from workflow_app.jobs.queues import queue
 
     q = queue(queue_name)
     if _job_alive(job_id, q.connection):

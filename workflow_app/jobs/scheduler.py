@@ -12,7 +12,12 @@ import signal
 import socket
 import time
 
+from workflow_app.clock import local_today
+from workflow_app.extensions import db
+from workflow_app.jobs import outbox, sweeps
 from workflow_app.jobs.context import get_app
+from workflow_app.jobs.queues import queue
+from workflow_app.redis_conn import get_redis
 
 log = logging.getLogger("kinerja.scheduler")
 LOCK_KEY = "kinerja:scheduler:leader"
@@ -37,9 +42,6 @@ class Scheduler:
         return False
 
     def tick(self, force_sweep: bool = False) -> dict:
-        from workflow_app.extensions import db
-        from workflow_app.jobs import outbox, sweeps
-        from workflow_app.redis_conn import get_redis
 
         with self.app.app_context():
             try:
@@ -58,9 +60,6 @@ class Scheduler:
 
     def digests(self, redis) -> int:
         """Once a day (after 07:00 WIB) enqueue one digest per daily-digest user."""
-        from workflow_app.clock import local_today
-        from workflow_app.jobs import outbox, sweeps
-        from workflow_app.jobs.queues import queue
 
         users = sweeps.digest_sweep()
         day = local_today("WIB").isoformat()

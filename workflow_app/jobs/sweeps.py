@@ -17,12 +17,15 @@ from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.clock import ZONE_OFFSETS, end_of_local_day, utcnow
 from workflow_app.extensions import db
-from workflow_app.models import Appraisal, Cycle, User
+from workflow_app.models import Appraisal, Cycle, Notification, User
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
 from workflow_app.services import audit, audit_verify, sla
 from workflow_app.services.access import Actor, holder_employee_id, holder_superior_employee_id
+from workflow_app.services.appraisals import apply_event
 from workflow_app.services.calendar import WorkCalendar
+from workflow_app.services.cycles import fire_cycle_event
 from workflow_app.services.deadlines import calendar_for
+from workflow_app.services.delegations import activate_due, end_due
 from workflow_app.services.guards import OBJECTION_WINDOW_DAYS
 from workflow_app.services.snapshots import appraisal_snapshot
 from workflow_app.uow import read_only, savepoint, unit_of_work
@@ -30,7 +33,7 @@ from workflow_app.uow import read_only, savepoint, unit_of_work
 log = logging.getLogger(__name__)
 
 HELD_STATES = tuple(
-    s.name for s in APPRAISAL.states.values() if not s.terminal and s.holder not in (None, "system")
+    state for role in ("employee", "assessor", "superior", "hr") for state in APPRAISAL.states_held_by(role)
 )
 
 
@@ -149,8 +152,6 @@ def _record_step(a: Appraisal, step: str, now: datetime) -> None:
 
 def phase_sweep(now: datetime | None = None) -> dict:
     """Cycle phases by date: open mid-year and scoring; open late mid-year reviews; auto-close."""
-    from workflow_app.services.appraisals import apply_event
-    from workflow_app.services.cycles import fire_cycle_event
 
     now = now or utcnow()
     system = Actor.system()
@@ -207,7 +208,6 @@ def phase_sweep(now: datetime | None = None) -> dict:
 
 
 def delegation_sweep(now: datetime | None = None) -> dict:
-    from workflow_app.services.delegations import activate_due, end_due
 
     now = now or utcnow()
     with unit_of_work(hooks=False):
@@ -216,7 +216,6 @@ def delegation_sweep(now: datetime | None = None) -> dict:
 
 def digest_sweep(now: datetime | None = None, hour: int = 7) -> list[int]:
     """Users with a daily digest and pending non-urgent notifications, once per day after 07:00."""
-    from workflow_app.models import Notification
 
     now = now or utcnow()
     if (now + timedelta(hours=ZONE_OFFSETS["WIB"])).hour < hour:  # the digest goes out by WIB

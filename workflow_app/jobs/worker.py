@@ -11,6 +11,13 @@ from __future__ import annotations
 import logging
 import os
 
+from rq import Queue, Worker
+
+from workflow_app.extensions import db
+from workflow_app.jobs import context
+from workflow_app.jobs.queues import QUEUES
+from workflow_app.redis_conn import get_redis
+
 log = logging.getLogger("kinerja.worker")
 _fork_hook_app = None
 
@@ -19,7 +26,6 @@ def _after_fork_in_child() -> None:
     app = _fork_hook_app
     if app is None:
         return
-    from workflow_app.extensions import db
 
     with app.app_context():
         for engine in db.engines.values():
@@ -35,10 +41,6 @@ def install_fork_hook(app) -> None:
 
 
 def build_worker(app, queue_names=None):
-    from rq import Queue, Worker
-
-    from workflow_app.jobs.queues import QUEUES
-    from workflow_app.redis_conn import get_redis
 
     with app.app_context():
         connection = get_redis()
@@ -50,7 +52,6 @@ def build_worker(app, queue_names=None):
 
 def run(app=None, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Run the worker until SIGTERM/SIGINT (warm shutdown) or, with ``burst``, until idle."""
-    from workflow_app.jobs import context
 
     if app is None:
         app = context.get_app()

@@ -104,7 +104,7 @@ def recipients(appraisal: Appraisal, relation: str, extra: dict | None = None) -
         "new_assessor": extra.get("new_assessor_id"),
     }.get(relation)
     if employee_id is None:
-        holder_role = APPRAISAL.states[extra.get("state", appraisal.state)].holder
+        holder_role = APPRAISAL.holder_of(extra.get("state", appraisal.state))
         if relation in ("assessor", "superior") or (relation == "holder" and holder_role in ("hr", "system")):
             return hr_user_ids(appraisal.unit.path)
         return []

@@ -121,17 +121,17 @@ def unit_scope_filter(actor: Actor, roles: tuple[str, ...] = ("hr", "admin")):
     return _path_filter(paths)
 
 
-def holder_employee_id(appraisal: Appraisal) -> int | None:
-    """The person the appraisal waits on now; None when it waits on HR, the system or nobody."""
+def holder_employee_id(appraisal: Appraisal, state: str | None = None) -> int | None:
+    """The person the appraisal waits on (in ``state``, by default its own); None for HR or nobody."""
     employee, assessor, superior = arrangement(appraisal)
-    holder = APPRAISAL.states[appraisal.state].holder
+    holder = APPRAISAL.holder_of(state or appraisal.state)
     return {"employee": employee, "assessor": assessor, "superior": superior}.get(holder)
 
 
 def holder_superior_employee_id(appraisal: Appraisal) -> int | None:
     """The holder's own superior, told when the holder is late (the first escalation)."""
     employee, assessor, superior = arrangement(appraisal)
-    holder = APPRAISAL.states[appraisal.state].holder
+    holder = APPRAISAL.holder_of(appraisal.state)
     if holder == "employee":
         return assessor
     if holder == "assessor":

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from state_machines import APPRAISAL, Transition
 from workflow_app import problems
@@ -23,7 +24,7 @@ from workflow_app.models import (
 )
 from workflow_app.scoring import scheme
 from workflow_app.services import audit, deadlines, guards, sla, workflow
-from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility
+from workflow_app.services.access import Actor, appraisal_relations, appraisal_visibility, unit_scope_filter
 from workflow_app.services.delegations import on_behalf_of
 from workflow_app.services.snapshots import appraisal_snapshot
 from workflow_app.services.workflow import Outgoing, Workflow
@@ -114,6 +115,7 @@ def _score(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
     a.scoring_version = rules.version
     a.scored_at = now
     a.scored_by_user_id, a.scored_by_employee_id = actor.user_id, actor.employee_id
+    a.score_number = (a.score_number or 0) + 1
     a.result_accepted_at = None  # a new score opens a new objection window
     return {"predikat": a.predikat, "scoring_version": rules.version}
 
@@ -149,7 +151,7 @@ def _training(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
 
 @_effect("file_objection")
 def _objection(a: Appraisal, f: dict, actor: Actor, now: datetime) -> dict:
-    a.objections.append(Objection(reason=f["reason"], filed_at=now))
+    a.objections.append(Objection(reason=f["reason"], filed_at=now, score_number=a.score_number or 0))
     return {}
 
 
@@ -379,7 +381,6 @@ def _log_edit(
 
 def _touch(appraisal: Appraisal) -> None:
     """Bump the appraisal's version for an edit that is not a transition."""
-    from sqlalchemy.orm.attributes import flag_modified
 
     flag_modified(appraisal, "state")
     flush()
@@ -434,12 +435,8 @@ def list_appraisals(actor: Actor, filters: dict, page: int, per_page: int):
 
 def tasks(actor: Actor) -> list[Appraisal]:
     """What waits on the caller: appraisals whose state is held by one of the caller's roles."""
-    from sqlalchemy import and_, or_
 
-    held = {
-        role: [s.name for s in APPRAISAL.states.values() if s.holder == role]
-        for role in ("employee", "assessor", "superior", "hr")
-    }
+    held = {role: APPRAISAL.states_held_by(role) for role in ("employee", "assessor", "superior", "hr")}
     clauses = []
     eid = actor.employee_id
     if eid is not None:
@@ -458,8 +455,6 @@ def tasks(actor: Actor) -> list[Appraisal]:
             ),
         ]
     if actor.hr_paths:
-        from workflow_app.services.access import unit_scope_filter
-
         clauses.append(and_(unit_scope_filter(actor, ("hr",)), Appraisal.state.in_(held["hr"])))
     if not clauses:
         return []

@@ -29,12 +29,14 @@ from itertools import groupby
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import aliased
 
+from state_machines import APPRAISAL
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, AuditCheckpoint, Cycle, TransitionLog
+from workflow_app.redis_conn import get_redis
 from workflow_app.services.audit import (
     GENESIS,
     LEGACY_KEY_ID,
@@ -117,7 +119,6 @@ def check_chain_rows(rows: Iterable, keys: dict[str, bytes]) -> list[str]:
 
 def replay(rows: Iterable) -> dict:
     """State and ratings of an appraisal as its log tells them (rows in seq order)."""
-    from state_machines import APPRAISAL
 
     result = {"state": APPRAISAL.initial, **dict.fromkeys(RATING_FIELDS)}
     for row in rows:
@@ -303,8 +304,6 @@ def mirror(checkpoints: list[Checkpoint]) -> list[str]:
             log.exception("audit: could not append checkpoints to %s", path)
     redis_key = current_app.config.get("AUDIT_CHECKPOINT_REDIS_KEY")
     if redis_key:
-        from workflow_app.redis_conn import get_redis
-
         try:
             redis = get_redis()
             if redis is None:
@@ -377,8 +376,6 @@ def _mirror_checkpoints(notes: list[str], problems: dict) -> dict[tuple[str, int
                         )
             notes.append(f"Checkpoints also read from the file {path}.")
     if redis_key:
-        from workflow_app.redis_conn import get_redis
-
         redis = get_redis()
         if redis is None:
             notes.append(f"AUDIT_CHECKPOINT_REDIS_KEY={redis_key} is set but REDIS_URL is not: skipped.")
@@ -529,7 +526,6 @@ def reseal_legacy() -> dict:
     re-signed, each row with AUDIT_KEY and re-linked; the others are left for a person to look at.
     Goes through the explicit maintenance path around the append-only triggers.
     """
-    from sqlalchemy import update
 
     keys = verification_keys()
     key_id, key = signing_key()

@@ -10,15 +10,7 @@ from state_machines import APPRAISAL
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Leave
 from workflow_app.services import calendar, sla
-
-
-def holder_employee_id(appraisal: Appraisal, state: str | None = None) -> int | None:
-    role = APPRAISAL.states[state or appraisal.state].holder
-    return {
-        "employee": appraisal.employee_id,
-        "assessor": appraisal.assessor_id,
-        "superior": appraisal.superior_id,
-    }.get(role)
+from workflow_app.services.access import holder_employee_id
 
 
 def leave_days(employee_id: int | None, start: date, horizon_days: int = 400) -> frozenset[date]:
@@ -57,7 +49,7 @@ def recompute_due_for_holder(employee_id: int) -> int:
         ("assessor", Appraisal.assessor_id),
         ("superior", Appraisal.superior_id),
     ):
-        states = [s.name for s in APPRAISAL.states.values() if s.holder == role]
+        states = APPRAISAL.states_held_by(role)
         holder_clauses.append((column == employee_id) & Appraisal.state.in_(states))
     rows = db.session.scalars(select(Appraisal).where(or_(*holder_clauses))).all()
     changed = 0

@@ -46,7 +46,8 @@ def current_objection(appraisal: Appraisal):
     """The objection to the current score, if one was filed (a rescored appraisal starts over)."""
     if appraisal.scored_at is None:
         return None
-    filed = [o for o in appraisal.objections if o.filed_at >= appraisal.scored_at]
+    current = appraisal.score_number or 0
+    filed = [o for o in appraisal.objections if (o.score_number or 0) == current]
     return filed[-1] if filed else None
 
 
