@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -25,6 +26,8 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Objection, TransitionLog, User
 from workflow_app.services import appraisals, cycles, delegations
 from workflow_app.services.access import Actor, appraisal_relations
+
+pytestmark = pytest.mark.slow
 
 PEOPLE = ("kadis", "kabid", "kasi", "staff", "peer", "hr_emp", "analis")
 JUDGING = frozenset({"assessor", "superior", "hr"})

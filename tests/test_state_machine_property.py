@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -24,6 +25,8 @@ from workflow_app.models import Appraisal, TransitionLog
 from workflow_app.services import appraisals
 from workflow_app.services.access import Actor
 from workflow_app.services.audit import verify_chain
+
+pytestmark = pytest.mark.slow
 
 ACTORS = ("employee", "assessor", "superior", "hr", "admin", "outsider", "system")
 EVENTS = (*APPRAISAL.transitions, "bogus_event")
