@@ -2,13 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# pytest-xdist workers; each has a database and a Redis db of its own (tests/conftest.py).
+TEST_WORKERS ?= 2
+FAST   := -m "not slow and not faults and not browser"
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help install run test test-pg bench lint format docs clean
+.PHONY: help install run test test-fast test-pg bench lint format docs clean
 
 help:
 	@echo "make run    - set up and start web, worker and scheduler with demo data"
-	@echo "make test   - set up and run the tests (SQLite + embedded Redis by default)"
+	@echo "make test   - set up and run every test, $(TEST_WORKERS) in parallel (SQLite + embedded Redis by default)"
+	@echo "make test-fast - the tests without the slow, faults and browser ones (under a minute)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make lint   - ruff check and format check"
 
@@ -24,7 +28,10 @@ run: install
 	$(PY) -m workflow_app.runner
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -n $(TEST_WORKERS) $(FAST) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
