@@ -3,7 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # pytest-xdist workers; each has a database and a Redis db of its own (tests/conftest.py).
+# worksteal: an idle worker takes queued tests from a busy one, so a few long tests do not leave one
+# worker running alone at the end.
 TEST_WORKERS ?= 2
+XDIST  = -n $(TEST_WORKERS) --dist worksteal
 FAST   := -m "not slow and not faults and not browser"
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
@@ -28,10 +31,10 @@ run: install
 	$(PY) -m workflow_app.runner
 
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest -n $(TEST_WORKERS) $(FAST) $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(FAST) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
