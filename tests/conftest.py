@@ -142,7 +142,10 @@ def redis_url(tmp_path_factory):
     try:
         redis.Redis.from_url(server.url, socket_connect_timeout=5).ping()
     except redis.ResponseError as exc:  # e.g. "DB index is out of range" for base db + worker number
-        pytest.exit(f"Redis at {server.url} refuses this worker's db ({exc}): give REDIS_URL a lower db", 2)
+        server.stop()
+        pytest.fail(
+            f"Redis at {server.url} refuses this worker's db ({exc}): give REDIS_URL a lower db", False
+        )
     yield server.url
     server.stop()
 
