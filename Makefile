@@ -2,19 +2,26 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# pytest-xdist workers; each has a database and a Redis db of its own (tests/conftest.py).
+# worksteal: an idle worker takes queued tests from a busy one, so a few long tests do not leave one
+# worker running alone at the end.
+TEST_WORKERS ?= 2
+XDIST  = -n $(TEST_WORKERS) --dist worksteal
+FAST   := -m "not slow and not faults and not browser"
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 # Where `make run` keeps its data (the same default as config.py).
 INSTANCE ?= $(or $(KINERJA_INSTANCE_DIR),instance)
 
-.PHONY: help install run reset-demo test test-pg bench lint format docs clean
+.PHONY: help install run reset-demo test test-fast test-pg bench lint format docs clean
 
 help:
 	@echo "make run        - set up and start web, worker and scheduler with demo data"
 	@echo "make reset-demo - delete make run's local data (asks; FORCE=1 skips the question);"
 	@echo "                  the next make run loads a fresh demo"
-	@echo "make test       - set up and run the tests (SQLite + embedded Redis by default)"
+	@echo "make test       - set up and run every test, $(TEST_WORKERS) in parallel (SQLite + embedded Redis by default)"
+	@echo "make test-fast  - the tests without the slow, faults and browser ones (under a minute)"
 	@echo "make bench      - run the benchmarks in bench/"
-	@echo "make lint       - ruff check and format check"
+	@echo "make lint       - ruff check, format check and the import-linter layer contracts"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +53,10 @@ reset-demo:
 	echo "Deleted. The next 'make run' loads a fresh demo."
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest $(XDIST) $(FAST) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)

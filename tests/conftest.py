@@ -1,13 +1,30 @@
-"""Test fixtures: a migrated database (SQLite or TEST_DATABASE_URL), per-test rollback."""
+"""Test fixtures: a migrated database (SQLite or TEST_DATABASE_URL), per-test rollback.
+
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker gets a database and a Redis db of its
+own, so workers never see, truncate or flush each other's data:
+
+- SQLite (default): a temporary file per session, so per worker already.
+- PostgreSQL: ``TEST_DATABASE_URL``'s database name plus the worker id (``kinerja_ci`` →
+  ``kinerja_ci_gw0``, ``kinerja_ci_gw1``), created if missing.
+- Redis: ``REDIS_URL``'s db number plus the worker's number (``/14`` → ``/14`` and ``/15``); without
+  ``REDIS_URL`` each worker starts its own embedded redis-server on a free port.
+
+The worker's URLs replace ``TEST_DATABASE_URL`` and ``REDIS_URL`` in the environment at start-up,
+so subprocesses that the tests start (RQ workers in test_faults) use the same ones.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from tests import factories
 from workflow_app import create_app
@@ -16,26 +33,119 @@ from workflow_app.extensions import db
 os.environ.setdefault("KINERJA_ENV", "test")
 
 
+# --- one database and one Redis db per pytest-xdist worker ------------------------------------
+
+
+def xdist_worker() -> str | None:
+    """``gw0``, ``gw1``, … inside a pytest-xdist worker; None in a plain run."""
+    return os.environ.get("PYTEST_XDIST_WORKER") or None
+
+
+def per_worker_database_url(url: str, worker: str) -> str:
+    """The worker's own database: ``…/kinerja_ci`` → ``…/kinerja_ci_gw0``."""
+    parsed = make_url(_normalise(url))
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return url
+        stem, dot, ext = parsed.database.rpartition(".")
+        name = f"{stem}-{worker}.{ext}" if dot else f"{parsed.database}-{worker}"
+        return parsed.set(database=name).render_as_string(hide_password=False)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def per_worker_redis_url(url: str, worker: str) -> str:
+    """The worker's own Redis db: the URL's db number plus the worker's number."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{base + int(worker.removeprefix('gw'))}"))
+
+
+def pytest_configure(config):
+    worker = xdist_worker()
+    if worker is None:
+        return
+    for name, per_worker in (
+        ("TEST_DATABASE_URL", per_worker_database_url),
+        ("REDIS_URL", per_worker_redis_url),
+    ):
+        if os.environ.get(name):
+            os.environ[f"{name}_SHARED"] = os.environ[name]
+            os.environ[name] = per_worker(os.environ[name], worker)
+
+
+def _normalise(url: str) -> str:
+    """postgres:// and postgresql:// go through psycopg 3 (as config does for DATABASE_URL)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE for a PostgreSQL URL unless it exists (connected to the server's
+    maintenance database ``postgres``, or else to the database of TEST_DATABASE_URL as given)."""
+    target = make_url(url)
+    if target.get_backend_name() != "postgresql":
+        return
+    shared = os.environ.get("TEST_DATABASE_URL_SHARED")
+    candidates = ["postgres"] + ([make_url(_normalise(shared)).database] if shared else [])
+    error: Exception | None = None
+    for maintenance in candidates:
+        engine = create_engine(
+            target.set(database=maintenance), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        try:
+            for attempt in range(5):
+                with engine.connect() as conn:
+                    exists = conn.scalar(
+                        text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+                    )
+                    if exists:
+                        return
+                    try:
+                        conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+                        return
+                    except OperationalError as exc:  # e.g. template1 busy with another worker's CREATE
+                        error = exc
+                        time.sleep(0.2 * (attempt + 1))
+        except OperationalError as exc:  # this maintenance database is not reachable: try the next
+            error = exc
+        finally:
+            engine.dispose()
+    raise RuntimeError(f"could not create the test database {target.database!r}: {error}")
+
+
 def _database_url(tmp_root: str) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        from config import _database_url as normalise
-
-        return normalise(url)
+        return _normalise(url)
     return f"sqlite:///{tmp_root}/kinerja-test.db"
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    return _database_url(str(tmp_path_factory.mktemp("db")))
+    url = _database_url(str(tmp_path_factory.mktemp("db")))
+    if xdist_worker() is not None:
+        ensure_database(url)
+    return url
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    """REDIS_URL if given (CI), else an embedded redis-server for this test session."""
+    """REDIS_URL if given (CI; per worker under xdist), else an embedded redis-server for this
+    test session (per worker under xdist)."""
+    import redis
+
     from workflow_app.dev import embedded_redis
 
     server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
+    try:
+        redis.Redis.from_url(server.url, socket_connect_timeout=5).ping()
+    except redis.ResponseError as exc:  # e.g. "DB index is out of range" for base db + worker number
+        server.stop()
+        pytest.fail(
+            f"Redis at {server.url} refuses this worker's db ({exc}): give REDIS_URL a lower db", False
+        )
     yield server.url
     server.stop()
 

@@ -323,18 +323,40 @@ def test_health_ready_metrics(client, org):
     db.session.commit()
     r = client.get("/healthz")
     assert r.status_code == 200 and r.get_json() == {"status": "ok"}
-    r = client.get("/readyz")
-    assert r.status_code in (200, 503)
-    body = r.get_json()
-    assert body["checks"]["database"] == "ok"
-    assert set(body["checks"]) == {"database", "redis"}
-    assert body["status"] == ("ok" if r.status_code == 200 else "unavailable")
+    r = client.get("/readyz")  # the fixtures guarantee a database and a Redis that answer
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
     r = client.get("/metrics")
     assert r.status_code == 200 and r.mimetype == "text/plain"
     text = r.get_data(as_text=True)
     for state in APPRAISAL.states:
         assert f'kinerja_appraisals{{state="{state}"}}' in text
     assert "kinerja_appraisals_overdue" in text
+
+
+def test_ready_is_503_when_redis_is_unreachable(database_url):
+    from workflow_app import create_app
+    from workflow_app.dev.embedded_redis import free_port
+
+    closed = free_port()  # bound and released at once: nothing listens there
+    app = create_app(
+        "test",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{closed}/0",
+            "OUTBOX_KICK": False,
+        },
+    )
+    try:
+        r = app.test_client().get("/readyz")
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # this app's pool must not linger beside the session's
+    assert r.status_code == 503
+    body = r.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"] == {"database": "ok", "redis": body["checks"]["redis"]}
+    assert body["checks"]["redis"].startswith("error: "), body  # e.g. "error: ConnectionError"
 
 
 # --- tokens -------------------------------------------------------------------------------------

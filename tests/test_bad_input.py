@@ -495,37 +495,39 @@ def _concrete_paths(rule) -> list[str]:
     return paths
 
 
-def test_sweep_all_api_routes(app, api, org, forget_failed_logins):
+@pytest.mark.slow
+@pytest.mark.parametrize("who", [None, "u_hr", "u_admin", "u_staff"])  # one test each: xdist spreads them
+def test_sweep_all_api_routes(app, api, org, forget_failed_logins, who):
     a = staff_appraisal(org)
     put_in_state(a, "training_assigned")
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/")]
     assert len(rules) > 25
     failures = []
     seen = 0
-    for user in (None, org.u_hr, org.u_admin, org.u_staff):
-        for rule in rules:
-            for path in _concrete_paths(rule):
-                path = path.replace("/1/", f"/{a.id}/") if "/appraisals/" in path else path
-                for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                    for body in HOSTILE_BODIES if method != "GET" else [None]:
-                        kwargs = {} if body is None else {"data": body, "content_type": "application/json"}
-                        for query in ("", "?page=0&per_page=100000&state=x&cycle=%00&unit=1e9"):
-                            r = api.call(method, path + query, user, **kwargs)
-                            seen += 1
-                            if r.status_code >= 500 or (
-                                r.status_code >= 400
-                                and (r.mimetype != PROBLEM or "type" not in (r.get_json(silent=True) or {}))
-                            ):
-                                failures.append(
-                                    (
-                                        user and user.username,
-                                        method,
-                                        path + query,
-                                        body and body[:40],
-                                        r.status_code,
-                                        r.data[:200],
-                                    )
+    user = getattr(org, who) if who else None
+    for rule in rules:
+        for path in _concrete_paths(rule):
+            path = path.replace("/1/", f"/{a.id}/") if "/appraisals/" in path else path
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                for body in HOSTILE_BODIES if method != "GET" else [None]:
+                    kwargs = {} if body is None else {"data": body, "content_type": "application/json"}
+                    for query in ("", "?page=0&per_page=100000&state=x&cycle=%00&unit=1e9"):
+                        r = api.call(method, path + query, user, **kwargs)
+                        seen += 1
+                        if r.status_code >= 500 or (
+                            r.status_code >= 400
+                            and (r.mimetype != PROBLEM or "type" not in (r.get_json(silent=True) or {}))
+                        ):
+                            failures.append(
+                                (
+                                    user and user.username,
+                                    method,
+                                    path + query,
+                                    body and body[:40],
+                                    r.status_code,
+                                    r.data[:200],
                                 )
+                            )
     assert seen > 1000
     assert not failures, failures[:20]
 

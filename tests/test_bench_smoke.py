@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import run as bench
+
+pytestmark = pytest.mark.slow
 
 
 def test_quick_bench_runs_and_counts_right(tmp_path, capsys):

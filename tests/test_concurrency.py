@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests import factories
 from workflow_app.extensions import db
@@ -83,34 +84,81 @@ def test_concurrent_requests_exactly_one_wins(committing_app):
 
 
 def test_lock_makes_the_second_writer_wait_then_conflict(committing_app):
-    """Deterministic interleaving at the service level: T1 holds the row, T2 waits, then loses."""
+    """Deterministic interleaving at the service level: T1 holds the row, T2 waits, then loses.
+
+    That T2 waited is observed, not assumed: it is still running while T1 holds the lock, and it
+    finishes only after T1 commits. On PostgreSQL the server also shows T2's backend waiting on a
+    lock held by T1's backend (pg_stat_activity, pg_blocking_pids). On SQLite T2 waits at
+    BEGIN IMMEDIATE (busy_timeout) for T1's write lock; no catalogue shows that wait.
+    """
     org, aid, version = _prepare(committing_app)
     assessor = Actor.from_user(org.u_kasi)
     db.session.remove()
+    postgres = db.engine.dialect.name == "postgresql"
     second: dict = {}
     started = threading.Event()
 
     def second_writer():
         with committing_app.app_context():
-            started.set()
             try:
+                if postgres:
+                    second["pid"] = db.session.scalar(text("SELECT pg_backend_pid()"))
+                started.set()
                 appraisals.fire_event(assessor, aid, "return_plan", {"version": version, "comment": "x"})
                 db.session.commit()
                 second["result"] = "won"
             except Exception as exc:  # noqa: BLE001 - the assertion inspects it
                 second["result"] = getattr(exc, "slug", repr(exc))
             finally:
+                second["finished"] = time.monotonic()
+                started.set()
                 db.session.remove()
 
     appraisals.fire_event(assessor, aid, "approve_plan", {"version": version})  # holds the lock
+    first_pid = db.session.scalar(text("SELECT pg_backend_pid()")) if postgres else None
     t = threading.Thread(target=second_writer)
     t.start()
-    started.wait(5)
-    t.join(0.5)  # give T2 time to block on the lock (or, on SQLite, on BEGIN IMMEDIATE)
+    assert started.wait(10)
+    if postgres:
+        blocked_by = _wait_until_blocked(second["pid"])
+        assert blocked_by == [first_pid], blocked_by
+    t.join(0.5)  # on SQLite: time for T2 to reach BEGIN IMMEDIATE and wait on the write lock
+    assert t.is_alive() and "result" not in second, second  # T2 is waiting, not done
+    committed = time.monotonic()
     db.session.commit()
     t.join(30)
+    assert not t.is_alive()
     assert second["result"] == "version-conflict"
+    assert second["finished"] > committed  # T2 went on only once T1 had committed
     assert db.session.get(Appraisal, aid).state == "plan_approved"
+
+
+def _wait_until_blocked(pid: int, timeout: float = 10.0) -> list[int]:
+    """The backends blocking ``pid``, once PostgreSQL shows it waiting on a lock (fails if it never does)."""
+    deadline = time.monotonic() + timeout
+    with db.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                text(
+                    "SELECT wait_event_type, pg_blocking_pids(pid), query FROM pg_stat_activity WHERE pid = :pid"
+                ),
+                {"pid": pid},
+            ).one_or_none()
+            # The waiter holds the tuple lock of the appraisals row it wants (and waits for T1's xid).
+            on_row = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE pid = :pid AND locktype = 'tuple'"
+                    " AND relation = 'appraisals'::regclass"
+                ),
+                {"pid": pid},
+            )
+            conn.rollback()  # a fresh snapshot of pg_stat_activity on each poll
+            if row is not None and row[0] == "Lock":
+                assert row[2].startswith("SELECT appraisals.id"), row[2][:80]  # the locking SELECT
+                assert on_row == 1
+                return list(row[1])
+            time.sleep(0.02)
+    raise AssertionError(f"the second writer (pid {pid}) never waited on a lock")
 
 
 def factories_token(app, username):

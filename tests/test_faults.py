@@ -28,7 +28,11 @@ from workflow_app.services import appraisals, cycles
 from workflow_app.services.access import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(redis_binary() is None, reason="needs a redis-server binary")
+pytestmark = [
+    pytest.mark.skipif(redis_binary() is None, reason="needs a redis-server binary"),
+    pytest.mark.faults,
+    pytest.mark.slow,
+]
 
 
 class RedisProcess:

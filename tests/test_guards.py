@@ -12,7 +12,14 @@ from tests.test_transition_matrix import good_fields, put_in_state, snapshot, st
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import BERAKHLAK, Appraisal, Objection
-from workflow_app.scoring import MATRIX_6_2022, PREDIKATS, RATINGS, scheme, training_required
+from workflow_app.scoring import (
+    MATRIX_6_2022,
+    PREDIKAT_LABELS,
+    PREDIKATS,
+    RATINGS,
+    scheme,
+    training_required,
+)
 from workflow_app.services import guards
 
 
@@ -253,23 +260,39 @@ def test_meeting_expectation_needs_no_justification(api, org):
 
 # --- predikat matrix (PermenPANRB 6/2022, domain.md §4) -----------------------------------------
 
+# The expected cells, copied by hand from the quadrant table in shared/domain.md §4 ("Predikat
+# kinerja pegawai (quadrant matrix)", PermenPANRB 6/2022), row by row, in the table's own words.
+# Deliberately not derived from workflow_app.scoring: this is the oracle the code is checked against.
+DOMAIN_TABLE_COLUMNS = ("Di bawah", "Sesuai", "Di atas")  # rating perilaku kerja →
+DOMAIN_TABLE_ROWS = {  # rating hasil kerja ↓
+    "Di atas": ("Kurang/Misconduct", "Baik", "Sangat Baik"),
+    "Sesuai": ("Kurang/Misconduct", "Baik", "Baik"),
+    "Di bawah": ("Sangat Kurang", "Butuh Perbaikan", "Butuh Perbaikan"),
+}
+RATING_CODE = {"Di atas": "di_atas", "Sesuai": "sesuai", "Di bawah": "di_bawah"}
+PREDIKAT_CODE = {
+    "Sangat Baik": "sangat_baik",
+    "Baik": "baik",
+    "Butuh Perbaikan": "butuh_perbaikan",
+    "Kurang/Misconduct": "kurang",
+    "Sangat Kurang": "sangat_kurang",
+}
 DOMAIN_MATRIX = {
-    ("di_atas", "di_bawah"): "kurang",
-    ("di_atas", "sesuai"): "baik",
-    ("di_atas", "di_atas"): "sangat_baik",
-    ("sesuai", "di_bawah"): "kurang",
-    ("sesuai", "sesuai"): "baik",
-    ("sesuai", "di_atas"): "baik",
-    ("di_bawah", "di_bawah"): "sangat_kurang",
-    ("di_bawah", "sesuai"): "butuh_perbaikan",
-    ("di_bawah", "di_atas"): "butuh_perbaikan",
+    (RATING_CODE[hasil], RATING_CODE[perilaku]): PREDIKAT_CODE[cell]
+    for hasil, cells in DOMAIN_TABLE_ROWS.items()
+    for perilaku, cell in zip(DOMAIN_TABLE_COLUMNS, cells, strict=True)
 }
 
 
 def test_matrix_has_all_nine_cells():
     assert set(MATRIX_6_2022) == {(h, p) for h in RATINGS for p in RATINGS}
+    assert len(DOMAIN_MATRIX) == 9
     assert MATRIX_6_2022 == DOMAIN_MATRIX
     assert set(MATRIX_6_2022.values()) == set(PREDIKATS)
+    # the labels shown to people are the table's words
+    assert {code: PREDIKAT_LABELS[code]["id"] for code in PREDIKATS} == {
+        code: label for label, code in PREDIKAT_CODE.items()
+    }
     assert [k for k, v in MATRIX_6_2022.items() if v == "sangat_baik"] == [("di_atas", "di_atas")]
     with pytest.raises(ValueError):
         scheme("permenpanrb_6_2022").predikat("bagus", "sesuai")

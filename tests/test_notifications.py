@@ -35,24 +35,37 @@ def launched(api, org, smtp):
 
 
 def step(api, org, aid, event, user, expect: dict, smtp, **fields):
-    """Fire an event, run the jobs, and check who got which notification and email."""
+    """Fire an event, run the jobs, and check who got which notification and which email.
+
+    Every new notification is emailed at once (urgent, or its recipient takes emails immediately)
+    or waits for the recipient's daily digest; nobody outside ``expect`` gets an email.
+    """
     before = {u: kinds_for(u) for u in expect}
     sent_before = len(smtp.messages)
     r = api.fire(aid, event, user, **fields)
     assert r.status_code == 200, r.get_json()
     drain()
+    new_mail = smtp.messages[sent_before:]
     for recipient, kinds in expect.items():
         assert new_kinds(recipient, before[recipient]) == kinds, (event, recipient.username)
-    emailed = {m["To"] for m in smtp.messages[sent_before:]}
-    for recipient, kinds in expect.items():
-        if kinds:
-            assert recipient.employee.email in emailed or not _urgent(kinds), (event, recipient.username)
+        rows = notifications_for(recipient)[len(before[recipient]) :]
+        now = [n for n in rows if n.urgent or recipient.email_digest != "daily"]
+        for n in rows:
+            expected = "sent" if n in now else "pending"  # pending: it waits for the digest
+            assert n.email_status == expected, (event, recipient.username, n.kind, n.urgent, n.email_status)
+        mails = [m for m in new_mail if m["To"] == recipient.employee.email]
+        assert len(mails) == len(now), (event, recipient.username, [m["Subject"] for m in mails])
+    expected_to = {u.employee.email for u, kinds in expect.items() if kinds}
+    assert {m["To"] for m in new_mail} <= expected_to, (event, [m["To"] for m in new_mail])
 
 
-def _urgent(kinds):
-    from workflow_app.notifications.catalog import KINDS
-
-    return any(KINDS[k].urgent for k in kinds)
+def notifications_for(user) -> list[Notification]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def test_cycle_launch_notifies_every_employee_in_app(api, org, smtp):
@@ -80,6 +93,9 @@ def test_every_row_of_the_notification_table(api, org, launched, smtp):
     v = api.appraisal(aid, staff)["version"]
     from tests import factories
 
+    # The assessor takes a daily digest: their urgent items are emailed at once, the rest wait.
+    r = api.patch("/api/v1/notifications/preferences", kasi, json={"email_digest": "daily"})
+    assert r.status_code == 200 and r.get_json()["email_digest"] == "daily"
     api.put(f"/api/v1/appraisals/{aid}/plan", staff, json=factories.plan_body(v))
     step(api, org, aid, "submit_plan", staff, {kasi: ["plan_submitted"], staff: []}, smtp)
     assert smtp.to(kasi.employee.email)[-1]["Subject"].startswith("SKP Staf Pelaksana menunggu")

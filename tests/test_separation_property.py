@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -25,6 +26,8 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Objection, TransitionLog, User
 from workflow_app.services import appraisals, cycles, delegations, reassignment
 from workflow_app.services.access import Actor, appraisal_relations
+
+pytestmark = pytest.mark.slow
 
 PEOPLE = ("kadis", "kabid", "kasi", "staff", "peer", "hr_emp", "analis")
 JUDGING = frozenset({"assessor", "superior", "hr"})
@@ -200,7 +203,9 @@ def test_nobody_fires_a_judging_event_on_their_own_appraisal(app, org):
         max_examples=40,
         deadline=None,
         database=None,
-        derandomize=True,  # the same walk every run: its reach (judged, below) is asserted
+        # Random seeds left the walk with 3 distinct judging events in 2 of 6 full runs, failing the
+        # coverage check below at random; a fixed seed makes the run the same on every machine.
+        derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(ops=st.lists(operation, min_size=3, max_size=30))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -24,6 +25,8 @@ from workflow_app.models import Appraisal, TransitionLog
 from workflow_app.services import appraisals
 from workflow_app.services.access import Actor
 from workflow_app.services.audit_verify import verify_chain
+
+pytestmark = pytest.mark.slow
 
 ACTORS = ("employee", "assessor", "superior", "hr", "admin", "outsider", "system")
 EVENTS = (*APPRAISAL.transitions, "bogus_event")
@@ -183,11 +186,14 @@ class AppraisalLife(RuleBasedStateMachine):
             ]
         ),
         items=st.integers(min_value=0, max_value=2),
+        stale=st.sampled_from([False, False, False, True]),
     )
-    def work_on_the_appraisal(self, what, items):
+    def work_on_the_appraisal(self, what, items, stale):
         """Edits that are not transitions (one rule, so that transitions get most steps)."""
         if what == "edit_plan":
             self.edit_plan(items)
+        elif what == "complete_trainings":
+            self.complete_trainings(stale)
         else:
             getattr(self, what)()
 
@@ -210,16 +216,38 @@ class AppraisalLife(RuleBasedStateMachine):
         assert r.status_code in (200, 409), r.get_json()
         assert (r.status_code == 200) == (a.state in ("midyear_review", "final_review"))
 
-    def complete_trainings(self):
+    def complete_trainings(self, stale: bool = False):
+        """The employee completes each assigned training: 200 only in training_assigned with the
+        current version; 409 training-locked in any other state, 409 version-conflict if stale."""
         a = self.row()
         for t in [t for t in a.trainings if t.status == "assigned"]:
-            version = self.row().version
+            a = self.row()
+            state, version = a.state, a.version
+            logs, outbox = counts(self.appraisal_id)
+            sent = version - 1 if stale else version
             r = self.api.patch(
                 f"/api/v1/appraisals/{a.id}/trainings/{t.id}",
                 self.org.u_staff,
-                json={"version": version, "status": "completed", "evidence": "Sertifikat"},
+                json={"version": sent, "status": "completed", "evidence": "Sertifikat"},
             )
-            assert r.status_code in (200, 409), r.get_json()
+            after = self.row()
+            training = next(x for x in after.trainings if x.id == t.id)
+            if state != "training_assigned":
+                assert r.status_code == 409 and r.get_json()["type"].endswith("/training-locked"), (
+                    r.get_json()
+                )
+            elif stale:
+                assert r.status_code == 409 and r.get_json()["type"].endswith("/version-conflict"), (
+                    r.get_json()
+                )
+            else:
+                assert r.status_code == 200, r.get_json()
+                assert training.status == "completed" and after.version > version
+                assert after.state == state  # completing a training is an edit, not a transition
+                assert counts(self.appraisal_id)[0] == logs + 1  # logged in the appraisal's chain
+                continue
+            assert training.status == "assigned" and (after.state, after.version) == (state, version)
+            assert counts(self.appraisal_id) == (logs, outbox)
 
     def fill_plan_directly(self):
         """Shortcut: a complete plan with every realisation, so later guards can pass."""
