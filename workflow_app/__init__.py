@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from config import get_config
+from workflow_app.request_limits import RequestLimits
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -70,6 +71,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         # (the import-linter contract) and a production app never loads it.
         importlib.import_module("workflow_app.dev").register(app)
     _trust_proxies(app)
+    # Outermost: an oversized URL or header is refused before anything reads it.
+    app.wsgi_app = RequestLimits(app, app.wsgi_app)
     return app
 
 
