@@ -566,7 +566,11 @@ def test_monitoring_summary_and_stuck(api, org):
 def test_openapi_documents_errors_as_problem_json(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     responses = spec["components"]["responses"]
-    assert {"DEFAULT_ERROR", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    assert {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    put_plan = spec["paths"]["/api/v1/appraisals/{appraisal_id}/plan"]["put"]
+    assert {"401", "403", "404", "409", "422"} <= set(put_plan["responses"])
+    assert "default" not in put_plan["responses"]
+    assert "example" in put_plan["requestBody"]["content"]["application/json"]
     for name, response in responses.items():
         assert list(response.get("content", {"application/problem+json": 0})) == [
             "application/problem+json"

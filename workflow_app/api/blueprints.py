@@ -19,9 +19,12 @@ from workflow_app.api import (
     reassignment,
 )
 from workflow_app.api.docs import bp as docs_bp
+from workflow_app.api.openapi import ErrorResponses
 
 
 def register_api(app, api) -> None:
+    # Before the blueprints: the plugin sees each operation as it is added to the spec.
+    api.spec.plugins.append(ErrorResponses())
     app.url_map.converters["int"] = _IdConverter
     for module in (
         auth,
