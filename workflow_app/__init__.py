@@ -70,9 +70,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         # product. It is imported by name, here only, so that no product module imports it
         # (the import-linter contract) and a production app never loads it.
         importlib.import_module("workflow_app.dev").register(app)
-    _trust_proxies(app)
-    # Outermost: an oversized URL or header is refused before anything reads it.
+    # An oversized URL or header is refused before routing (inside ProxyFix, which only
+    # rewrites the client address).
     app.wsgi_app = RequestLimits(app, app.wsgi_app)
+    _trust_proxies(app)
     return app
 
 
