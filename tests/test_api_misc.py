@@ -328,6 +328,7 @@ def test_health_ready_metrics(client, org):
     assert r.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
     r = client.get("/metrics")
     assert r.status_code == 200 and r.mimetype == "text/plain"
+    assert r.headers["Content-Type"].count("charset") == 1, r.headers["Content-Type"]
     text = r.get_data(as_text=True)
     for state in APPRAISAL.states:
         assert f'kinerja_appraisals{{state="{state}"}}' in text
@@ -587,7 +588,11 @@ def test_monitoring_summary_and_stuck(api, org):
 def test_openapi_documents_errors_as_problem_json(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     responses = spec["components"]["responses"]
-    assert {"DEFAULT_ERROR", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    assert {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "UNPROCESSABLE_ENTITY"} <= set(responses)
+    put_plan = spec["paths"]["/api/v1/appraisals/{appraisal_id}/plan"]["put"]
+    assert {"401", "403", "404", "409", "422"} <= set(put_plan["responses"])
+    assert "default" not in put_plan["responses"]
+    assert "example" in put_plan["requestBody"]["content"]["application/json"]
     for name, response in responses.items():
         assert list(response.get("content", {"application/problem+json": 0})) == [
             "application/problem+json"
@@ -595,3 +600,22 @@ def test_openapi_documents_errors_as_problem_json(client):
     assert {"type", "title", "status", "errors", "allowed_events"} <= set(
         spec["components"]["schemas"]["Problem"]["properties"]
     )
+
+
+def test_oversized_url_and_headers_are_problems(client):
+    """Below gunicorn's limits (gunicorn.conf.py) the app answers 414 and 431 as problems."""
+    from workflow_app import request_limits as limits
+
+    assert limits.MAX_URL_LENGTH + len("OPTIONS  HTTP/1.1") < limits.GUNICORN_LIMIT_REQUEST_LINE
+    assert limits.MAX_HEADER_FIELD_SIZE < limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
+    assert limits.MAX_HEADER_FIELDS < limits.GUNICORN_LIMIT_REQUEST_FIELDS
+    r = client.get("/api/v1/appraisals?q=" + "x" * limits.MAX_URL_LENGTH)
+    assert r.status_code == 414 and r.mimetype == "application/problem+json"
+    assert r.get_json()["type"].endswith("uri-too-long")
+    r = client.get("/api/v1/me", headers={"X-Big": "x" * limits.MAX_HEADER_FIELD_SIZE})
+    assert r.status_code == 431 and r.mimetype == "application/problem+json"
+    assert r.get_json()["type"].endswith("header-fields-too-large")
+    r = client.get("/api/v1/me", headers={f"X-H{i}": "1" for i in range(limits.MAX_HEADER_FIELDS + 1)})
+    assert r.status_code == 431 and r.mimetype == "application/problem+json"
+    # Just under the limits: the request goes through (401: no token).
+    assert client.get("/api/v1/me?q=" + "x" * 7000, headers={"X-Big": "x" * 7000}).status_code == 401

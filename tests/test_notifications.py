@@ -318,7 +318,7 @@ def test_smtp_down_retries_then_incident_then_retry_action(api, org, launched, s
                 db.session.rollback()
         db.session.refresh(n)
         assert (n.email_status, n.email_attempts) == ("failed", 3)
-        incidents = api.get("/api/v1/monitoring/incidents", org.u_hr).get_json()
+        incidents = api.get("/api/v1/monitoring/incidents", org.u_hr).get_json()["items"]
         assert [(i["kind"], i["ref_id"]) for i in incidents] == [("email_delivery", n.id)]
         assert api.get("/api/v1/monitoring/incidents", org.u_staff).status_code == 403
     finally:

@@ -759,11 +759,13 @@ def test_incidents_and_delegations_stay_inside_scope(api, org):
         ]
     )
     db.session.commit()
-    assert [i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr_other).get_json()] == []
-    assert {i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr).get_json()} == {
+    assert [
+        i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr_other).get_json()["items"]
+    ] == []
+    assert {i["unit_id"] for i in api.get("/api/v1/monitoring/incidents", org.u_hr).get_json()["items"]} == {
         org.seksi.id
     }
-    assert len(api.get("/api/v1/monitoring/incidents", org.u_admin).get_json()) == 2  # whole province
+    assert api.get("/api/v1/monitoring/incidents", org.u_admin).get_json()["total"] == 2  # whole province
     assert aid
     r = api.post("/api/v1/delegations", org.u_hr, json=delegation_body(org.kasi, org.peer))
     opd_admin = factories.user("admin_dinkes", None, roles=[("admin", org.dinas)])

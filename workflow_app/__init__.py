@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from config import get_config
+from workflow_app.request_limits import RequestLimits
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -71,6 +72,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         # product. It is imported by name, here only, so that no product module imports it
         # (the import-linter contract) and a production app never loads it.
         importlib.import_module("workflow_app.dev").register(app)
+    # An oversized URL or header is refused before routing (inside ProxyFix, which only
+    # rewrites the client address).
+    app.wsgi_app = RequestLimits(app, app.wsgi_app)
     _trust_proxies(app)
     return app
 

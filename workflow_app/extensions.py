@@ -17,7 +17,13 @@ NAMING = {
 
 
 class KinerjaApi(Api):
-    """flask-smorest, documenting every error as RFC 9457 application/problem+json."""
+    """flask-smorest, documenting every error as RFC 9457 application/problem+json.
+
+    No catch-all ``default`` response: each operation lists its own error statuses
+    (workflow_app/api/openapi.py), so a status the spec does not list is a finding.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     @property
     def ERROR_SCHEMA(self):  # noqa: N802 - flask-smorest's attribute name

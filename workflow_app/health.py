@@ -64,4 +64,6 @@ def metrics():
     ):
         outbox.labels(status).set(n)
     db.session.rollback()
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # CONTENT_TYPE_LATEST carries its charset already: as ``content_type`` it is sent as is
+    # (``mimetype=`` would append a second ``charset``).
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -18,9 +18,11 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Request body too large",
+    414: "URI too long",
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -32,9 +34,11 @@ SLUGS = {
     405: "method-not-allowed",
     409: "conflict",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-error",
     429: "rate-limited",
+    431: "header-fields-too-large",
     500: "internal-error",
     503: "unavailable",
 }

@@ -1,23 +1,163 @@
 """Admin endpoints: units, employees, users."""
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.schemas import (
-    EmployeeIn,
-    EmployeeOut,
-    EmployeePage,
-    EmployeePatch,
-    EmployeeQuery,
-    UnitIn,
-    UnitOut,
-    UnitPatch,
-    UserIn,
-    UserOut,
-    UserPatch,
+from workflow_app.api.base_schemas import (
+    Id,
+    In,
+    Name,
+    PageQuery,
+    Patch,
+    QueryId,
+    StrictBool,
+    page_body,
+    page_schema,
+    take_page,
 )
+from workflow_app.models import EMPLOYMENT_TYPES, POSITION_TYPES, SCOPED_ROLES, TIMEZONES
+from workflow_app.nip import validate_nip
 from workflow_app.services import admin
 from workflow_app.uow import unit_of_work
+
+
+class UnitIn(In):
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    name = Name(required=True)
+    parent_id = Id(allow_none=True, load_default=None)
+    timezone = fields.Str(load_default="WIB", validate=validate.OneOf(TIMEZONES))
+
+
+class UnitPatch(Patch):
+    code = fields.Str(validate=validate.Length(min=1, max=40))
+    name = Name()
+    parent_id = Id(allow_none=True)
+    timezone = fields.Str(validate=validate.OneOf(TIMEZONES))
+
+
+class UnitOut(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    parent_id = fields.Int(allow_none=True)
+    timezone = fields.Str()
+    path = fields.Str()
+
+
+class NipField(fields.Str):
+    """A NIP: 18 ASCII digits whose parts must make sense (workflow_app/nip.py)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(
+            {
+                "pattern": "^[0-9]{18}$",
+                "format": "nip",
+                "description": (
+                    "NIP: 18 digits. Digits 1-8 the birth date (YYYYMMDD, born 1900 or later and "
+                    "at least 15 years ago); 9-14 the TMT (YYYYMM, at least 17 years after birth, "
+                    "not after next year); 15 the gender (1 or 2); 16-18 a sequence from 001."
+                ),
+                "example": "198503152010011001",
+            }
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problems = validate_nip(value)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class EmployeeIn(In):
+    nip = NipField(required=True)
+    name = Name(required=True)
+    email = fields.Email(allow_none=True, load_default=None)
+    unit_id = Id(required=True)
+    position = Name(required=True)
+    position_type = fields.Str(load_default="JA", validate=validate.OneOf(POSITION_TYPES))
+    employment_type = fields.Str(load_default="PNS", validate=validate.OneOf(EMPLOYMENT_TYPES))
+    grade = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=10))
+    superior_id = Id(allow_none=True, load_default=None)
+    active = StrictBool(load_default=True)
+
+
+class EmployeePatch(Patch):
+    nip = NipField()
+    name = Name()
+    email = fields.Email(allow_none=True)
+    unit_id = Id()
+    position = Name()
+    position_type = fields.Str(validate=validate.OneOf(POSITION_TYPES))
+    employment_type = fields.Str(validate=validate.OneOf(EMPLOYMENT_TYPES))
+    grade = fields.Str(allow_none=True, validate=validate.Length(max=10))
+    superior_id = Id(allow_none=True)
+    active = StrictBool()
+
+
+class EmployeeOut(Schema):
+    id = fields.Int()
+    nip = fields.Str()
+    name = fields.Str()
+    email = fields.Str(allow_none=True)
+    unit_id = fields.Int()
+    position = fields.Str()
+    position_type = fields.Str()
+    employment_type = fields.Str()
+    grade = fields.Str(allow_none=True)
+    superior_id = fields.Int(allow_none=True)
+    active = fields.Bool()
+
+
+class EmployeeQuery(PageQuery):
+    unit = QueryId()
+    q = fields.Str(validate=validate.Length(max=100))
+
+
+class RoleIn(In):
+    role = fields.Str(required=True, validate=validate.OneOf(SCOPED_ROLES))
+    unit_id = Id(required=True)
+
+
+class RoleOut(Schema):
+    role = fields.Str()
+    unit_id = fields.Int()
+    unit_name = fields.Function(lambda r: r.unit.name)
+
+
+class UserIn(In):
+    username = fields.Str(
+        required=True,
+        validate=[validate.Length(min=3, max=80), validate.Regexp(r"^[A-Za-z0-9._-]+$")],
+    )
+    password = fields.Str(required=True, validate=validate.Length(min=8, max=200))
+    employee_id = Id(allow_none=True, load_default=None)
+    locale = fields.Str(load_default="id", validate=validate.OneOf(["id", "en"]))
+    roles = fields.List(fields.Nested(RoleIn), load_default=list, validate=validate.Length(max=50))
+    active = StrictBool(load_default=True)
+
+
+class UserPatch(Patch):
+    password = fields.Str(validate=validate.Length(min=8, max=200))
+    employee_id = Id(allow_none=True)
+    locale = fields.Str(validate=validate.OneOf(["id", "en"]))
+    roles = fields.List(fields.Nested(RoleIn), validate=validate.Length(max=50))
+    active = StrictBool()
+
+
+class UserOut(Schema):
+    id = fields.Int()
+    username = fields.Str()
+    employee_id = fields.Int(allow_none=True)
+    locale = fields.Str()
+    active = fields.Bool()
+    roles = fields.List(fields.Nested(RoleOut))
+
+
+EmployeePage = page_schema(EmployeeOut)
+
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Units, employees and users")
 
@@ -59,9 +199,9 @@ def update_unit(data, unit_id):
 @blp.arguments(EmployeeQuery, location="query")
 @blp.response(200, EmployeePage)
 def list_employees(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
+    page, per_page = take_page(query)
     rows, total = admin.list_employees(actor(), query, page, per_page)
-    return {"items": rows, "page": page, "per_page": per_page, "total": total}
+    return page_body(rows, total, page, per_page)
 
 
 @blp.route("/employees", methods=["POST"])

@@ -1,28 +1,249 @@
 """Appraisals: list, detail, plan, progress, trainings, events, history and bulk events."""
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from state_machines import APPRAISAL
 from workflow_app.api import actor
-from workflow_app.api.schemas import (
-    AppraisalDetailOut,
-    AppraisalPage,
-    AppraisalQuery,
-    BulkEventIn,
-    BulkOut,
-    EventIn,
-    HistoryOut,
-    PlanIn,
-    ProgressIn,
-    TrainingUpdateIn,
+from workflow_app.api.base_schemas import (
+    Day,
+    Id,
+    In,
+    PageQuery,
+    QueryBool,
+    QueryId,
+    StrictBool,
+    Text,
+    UTCDateTime,
+    page_schema,
+    take_page,
 )
+from workflow_app.models import ASPECTS, BERAKHLAK, PLAN_ITEM_KINDS, RATINGS
 from workflow_app.services import appraisals, views
 from workflow_app.uow import read_only, unit_of_work
 
-blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
+
+class TrainingIn(In):
+    competency = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    hours_jp = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=200))
+    due_date = Day(required=True)
+
+
+class EventFields(In):
+    """Every field any appraisal event takes; the definition says which one accepts which."""
+
+    comment = Text()
+    reason = Text()
+    feedback = Text(5000)
+    reasoning = Text(5000)
+    justification = Text()
+    decision = fields.Str(validate=validate.OneOf(["upheld", "amended"]))
+    rating_hasil_kerja = fields.Str(validate=validate.OneOf(RATINGS))
+    rating_perilaku = fields.Str(validate=validate.OneOf(RATINGS))
+    trainings = fields.List(fields.Nested(TrainingIn), validate=validate.Length(min=1, max=20))
+    due_date = Day()
+
+
+class EventIn(EventFields):
+    version = fields.Int(strict=True)
+
+
+class BulkEventIn(EventFields):
+    event = fields.Str(required=True, validate=validate.OneOf(list(APPRAISAL.transitions)))
+    ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
+    dry_run = StrictBool(load_default=False)
+
+
+class BulkItemOut(Schema):
+    id = fields.Int()
+    ok = fields.Bool()
+    state = fields.Str(allow_none=True)
+    version = fields.Int(allow_none=True)
+    problem = fields.Dict(allow_none=True)
+
+
+class BulkOut(Schema):
+    event = fields.Str()
+    dry_run = fields.Bool()
+    applied = fields.Int()
+    failed = fields.Int()
+    results = fields.List(fields.Nested(BulkItemOut))
+
+
+class PlanItemIn(In):
+    kind = fields.Str(load_default="utama", validate=validate.OneOf(PLAN_ITEM_KINDS))
+    leader_rhk = Text(allow_none=True, load_default=None)
+    rhk = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    aspect = fields.Str(load_default="kuantitas", validate=validate.OneOf(ASPECTS))
+    indicator = Text(allow_none=True, load_default=None)
+    target_value = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=60))
+    target_unit = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=60))
+
+
+# The seven BerAKHLAK core values, each an optional expectation (no other key).
+BehavioursIn = In.from_dict(
+    {key: fields.Str(validate=validate.Length(min=1, max=2000)) for key in BERAKHLAK}, name="BehavioursIn"
+)
+
+
+class PlanIn(In):
+    version = fields.Int(strict=True, required=True)
+    items = fields.List(fields.Nested(PlanItemIn), required=True, validate=validate.Length(max=50))
+    behaviours = fields.Nested(BehavioursIn, load_default=dict)
+
+
+class ProgressItemIn(In):
+    item_id = Id(required=True)
+    realisation = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    evidence = fields.List(
+        fields.Url(
+            metadata={
+                "format": "uri",
+                "description": "An http, https, ftp or ftps URL whose host has a top-level domain.",
+            }
+        ),
+        validate=validate.Length(max=20),
+    )
+
+
+class ProgressIn(In):
+    version = fields.Int(strict=True, required=True)
+    items = fields.List(fields.Nested(ProgressItemIn), required=True, validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _unique(self, data, **kwargs):
+        ids = [i["item_id"] for i in data.get("items", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("Each plan item may appear once.", "items")
+
+
+class TrainingUpdateIn(In):
+    version = fields.Int(strict=True, required=True)
+    status = fields.Str(required=True, validate=validate.OneOf(["completed", "recorded"]))
+    evidence = Text(allow_none=True)
+
+
+class PlanItemOut(Schema):
+    id = fields.Int()
+    position = fields.Int()
+    kind = fields.Str()
+    leader_rhk = fields.Str(allow_none=True)
+    rhk = fields.Str()
+    aspect = fields.Str()
+    indicator = fields.Str(allow_none=True)
+    target_value = fields.Str(allow_none=True)
+    target_unit = fields.Str(allow_none=True)
+    midyear_realisation = fields.Str(allow_none=True)
+    final_realisation = fields.Str(allow_none=True)
+    evidence = fields.List(fields.Str())
+
+
+class TrainingOut(Schema):
+    id = fields.Int()
+    competency = fields.Str()
+    hours_jp = fields.Int()
+    due_date = Day()
+    status = fields.Str()
+    evidence = fields.Str(allow_none=True)
+    completed_at = UTCDateTime(allow_none=True)
+
+
+class ObjectionOut(Schema):
+    id = fields.Int()
+    reason = fields.Str()
+    filed_at = UTCDateTime()
+    decision = fields.Str(allow_none=True)
+    reasoning = fields.Str(allow_none=True)
+    decided_at = UTCDateTime(allow_none=True)
+    previous_ratings = fields.Dict(allow_none=True)
+    amended_ratings = fields.Dict(allow_none=True)
+
+
+class EmployeeRef(Schema):
+    id = fields.Int()
+    nip = fields.Str()
+    name = fields.Str()
+
+
+class UnitRef(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    timezone = fields.Str()
+
+
+class AppraisalOut(Schema):
+    id = fields.Int()
+    cycle_id = fields.Int()
+    employee = fields.Nested(EmployeeRef)
+    unit = fields.Nested(UnitRef)
+    assessor = fields.Nested(EmployeeRef, allow_none=True)
+    superior = fields.Nested(EmployeeRef, allow_none=True)
+    position = fields.Str(allow_none=True)
+    state = fields.Str()
+    state_label = fields.Dict(keys=fields.Str(), values=fields.Str())
+    holder = fields.Str(allow_none=True)
+    version = fields.Int()
+    state_entered_at = UTCDateTime()
+    due_at = UTCDateTime(allow_none=True)
+    overdue = fields.Bool()
+    escalation_level = fields.Int()
+    rating_hasil_kerja = fields.Str(allow_none=True)
+    rating_perilaku = fields.Str(allow_none=True)
+    predikat = fields.Str(allow_none=True)
+    machine_version = fields.Str()
+    scoring_scheme = fields.Str()
+    scoring_version = fields.Str()
+    allowed_events = fields.List(fields.Str())
+
+
+class AppraisalDetailOut(AppraisalOut):
+    plan_items = fields.List(fields.Nested(PlanItemOut))
+    behaviours = fields.Dict(keys=fields.Str(), values=fields.Str())
+    trainings = fields.List(fields.Nested(TrainingOut))
+    objection = fields.Nested(ObjectionOut, allow_none=True)
+    score_justification = fields.Str(allow_none=True)
+    scored_at = UTCDateTime(allow_none=True)
+    result_accepted_at = UTCDateTime(allow_none=True)
+    objection_deadline = UTCDateTime(allow_none=True)
+    midyear_feedback = fields.Str(allow_none=True)
+    feedback = fields.Str(allow_none=True)
+    relations = fields.List(fields.Str())
+
+
+class AppraisalQuery(PageQuery):
+    cycle = QueryId()
+    state = fields.List(fields.Str(validate=validate.OneOf(list(APPRAISAL.states))))
+    unit = QueryId()
+    assessor = QueryId()
+    employee = QueryId()
+    overdue = QueryBool()
+
+
+class HistoryOut(Schema):
+    seq = fields.Int()
+    event = fields.Str()
+    from_state = fields.Str(allow_none=True)
+    to_state = fields.Str()
+    actor = fields.Function(lambda r: r.actor.username if r.actor else "system")
+    actor_role = fields.Str()
+    on_behalf_of = fields.Function(lambda r: r.on_behalf_of.username if r.on_behalf_of else None)
+    comment = fields.Str(allow_none=True)
+    payload = fields.Dict()
+    machine_version = fields.Str()
+    created_at = UTCDateTime()
+    hash = fields.Str()
+    prev_hash = fields.Str()
+
+
+AppraisalPage = page_schema(AppraisalOut)
 
 
 def dump_detail(appraisal) -> dict:
     return views.appraisal_detail(actor(), appraisal.id)
+
+
+blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
 
 
 @blp.route("", methods=["GET"])
@@ -30,7 +251,7 @@ def dump_detail(appraisal) -> dict:
 @blp.response(200, AppraisalPage)
 def list_appraisals(query):
     """Appraisals you may see; filter by cycle, state, unit subtree, assessor, overdue."""
-    page, per_page = query.pop("page"), query.pop("per_page")
+    page, per_page = take_page(query)
     with read_only():
         return views.appraisal_page(actor(), query, page, per_page)
 

@@ -2,14 +2,31 @@
 
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from workflow_app.api import authenticate
-from workflow_app.api.schemas import TokenIn, TokenOut
+from workflow_app.api.base_schemas import (
+    In,
+    UTCDateTime,
+)
 from workflow_app.ratelimit import login_throttled
 from workflow_app.services import auth
 from workflow_app.uow import unit_of_work
 
 AUTH_REQUIRED = False
+
+
+class TokenIn(In):
+    username = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenOut(Schema):
+    token = fields.Str()
+    token_type = fields.Str()
+    expires_at = UTCDateTime()
+
+
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
 
 

@@ -10,17 +10,36 @@ from workflow_app.api import (
     authenticate,
     cycles,
     definitions,
+    delegations,
+    incidents,
+    leave,
     me,
     monitoring,
     notifications,
-    operations,
+    reassignment,
 )
 from workflow_app.api.docs import bp as docs_bp
+from workflow_app.api.openapi import ErrorResponses
 
 
 def register_api(app, api) -> None:
+    # Before the blueprints: the plugin sees each operation as it is added to the spec.
+    api.spec.plugins.append(ErrorResponses())
     app.url_map.converters["int"] = _IdConverter
-    for module in (auth, me, admin, cycles, appraisals, monitoring, operations, notifications, definitions):
+    for module in (
+        auth,
+        me,
+        admin,
+        cycles,
+        appraisals,
+        monitoring,
+        incidents,
+        leave,
+        delegations,
+        reassignment,
+        notifications,
+        definitions,
+    ):
         # Blueprints are module singletons: install the hook once per process, not per app.
         if getattr(module, "AUTH_REQUIRED", True) and not getattr(module.blp, "_kinerja_auth", False):
             module.blp.before_request(authenticate)

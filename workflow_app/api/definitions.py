@@ -1,12 +1,24 @@
 """The state-machine definitions, as served to clients and the docs."""
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from state_machines import WORKFLOWS
 from workflow_app import problems
-from workflow_app.api.schemas import DefinitionOut
 
 AUTH_REQUIRED = False
+
+
+class DefinitionOut(Schema):
+    name = fields.Str()
+    version = fields.Str()
+    initial = fields.Str()
+    roles = fields.List(fields.Str())
+    states = fields.List(fields.Dict())
+    transitions = fields.List(fields.Dict())
+    mermaid = fields.Str()
+
+
 blp = Blueprint("definitions", __name__, url_prefix="/api/v1/state-machines", description="Definitions")
 
 

@@ -2,10 +2,17 @@
 
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from workflow_app.api import actor
-from workflow_app.api.schemas import AppraisalOut, MeOut
+from workflow_app.api.admin import EmployeeOut, UserOut
+from workflow_app.api.appraisals import AppraisalOut
 from workflow_app.services import views
+
+
+class MeOut(UserOut):
+    employee = fields.Nested(EmployeeOut, allow_none=True)
+
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller and their tasks")
 

@@ -1,13 +1,29 @@
 """Monitoring for HR: summary and stuck appraisals."""
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.schemas import AppraisalOut, MonitoringQuery, PageOut, StuckQuery, UTCDateTime
+from workflow_app.api.appraisals import AppraisalOut
+from workflow_app.api.base_schemas import (
+    In,
+    PageQuery,
+    QueryId,
+    QueryInt,
+    UTCDateTime,
+    page_schema,
+    take_page,
+)
 from workflow_app.services import monitoring, views
 
-blp = Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring")
+
+class MonitoringQuery(In):
+    cycle = QueryId()
+    unit = QueryId()
+
+
+class StuckQuery(MonitoringQuery, PageQuery):
+    idle_days = QueryInt(validate=validate.Range(min=1, max=3650))
 
 
 class SummaryOut(Schema):
@@ -25,9 +41,10 @@ class StuckItemOut(AppraisalOut):
     idle_days = fields.Int()
 
 
-class StuckPage(PageOut):
-    idle_days = fields.Int()
-    items = fields.List(fields.Nested(StuckItemOut))
+StuckPage = page_schema(StuckItemOut, "StuckPage", idle_days=fields.Int())
+
+
+blp = Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring")
 
 
 @blp.route("/summary")
@@ -43,5 +60,5 @@ def summary(query):
 @blp.response(200, StuckPage)
 def stuck(query):
     """Appraisals past due or idle too long, oldest first, with who holds each."""
-    page, per_page = query.pop("page"), query.pop("per_page")
+    page, per_page = take_page(query)
     return views.stuck_page(actor(), query, page, per_page)

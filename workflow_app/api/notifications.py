@@ -4,17 +4,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.schemas import In, Page, PageOut, Patch, PerPage, QueryBool, UTCDateTime
+from workflow_app.api.base_schemas import PageQuery, Patch, QueryBool, UTCDateTime, page_body, page_schema
 from workflow_app.notifications import inbox
 from workflow_app.uow import read_only, unit_of_work
 
-blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="Notifications")
 
-
-class NotificationQuery(In):
+class NotificationQuery(PageQuery):
     unread = QueryBool()
-    page = Page()
-    per_page = PerPage()
 
 
 class NotificationOut(Schema):
@@ -30,9 +26,7 @@ class NotificationOut(Schema):
     email_status = fields.Str()
 
 
-class NotificationPage(PageOut):
-    unread = fields.Int()
-    items = fields.List(fields.Nested(NotificationOut))
+NotificationPage = page_schema(NotificationOut, unread=fields.Int())
 
 
 class PreferencesIn(Patch):
@@ -45,6 +39,9 @@ class PreferencesOut(Schema):
     email_digest = fields.Str()
 
 
+blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="Notifications")
+
+
 @blp.route("", methods=["GET"])
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200, NotificationPage)
@@ -53,7 +50,7 @@ def list_notifications(query):
     page, per_page = query["page"], query["per_page"]
     with read_only():
         result = inbox.list_notifications(actor(), bool(query.get("unread")), page, per_page)
-    return {**result, "page": page, "per_page": per_page}
+    return page_body(result["items"], result["total"], page, per_page, unread=result["unread"])
 
 
 @blp.route("/<int:notification_id>/read", methods=["POST"])
