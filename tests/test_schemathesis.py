@@ -3,7 +3,8 @@
 Bounded (``SCHEMATHESIS_SECONDS`` in all, default 120, shared by the roles): every check
 schemathesis has, as HR, an assessor (kepala seksi) and an employee, on a seeded org. Any 5xx, an
 undocumented status, a response that contradicts its schema or a valid-by-schema request
-refused fails the test. Dates, NIPs and evidence URLs are drawn from what the spec documents
+refused fails the test (text is drawn without NUL and lone surrogates, which the API refuses
+as documented). Dates, NIPs and evidence URLs are drawn from what the spec documents
 (1990-2100, valid NIPs, http(s) URLs), through schemathesis' format strategies.
 """
 
@@ -48,6 +49,9 @@ schemathesis.openapi.format(
 def test_api_conforms_to_its_spec(app, org, api, role):
     headers = {"Authorization": f"Bearer {api.token(getattr(org, role).username)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    # Text may not carry NUL or lone surrogates (no database column stores them): the API refuses
+    # them with a documented 400, so valid data is drawn without them.
+    schema.config.generation.update(allow_x00=False, codec="utf-8")
     deadline = time.monotonic() + SECONDS / len(ROLES)
     failures: list[str] = []
     tested = 0
@@ -61,6 +65,7 @@ def test_api_conforms_to_its_spec(app, org, api, role):
             max_examples=MAX_EXAMPLES,
             deadline=None,
             database=None,
+            derandomize=True,  # the same cases on every run: a failure in CI reproduces locally
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
