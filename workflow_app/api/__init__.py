@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from workflow_app import problems
 from workflow_app.services.access import Actor
+from workflow_app.services.auth import resolve_token
 
 
 def _unstorable(value) -> bool:
@@ -82,8 +83,6 @@ class _IdConverter(IntegerConverter):
 
 def authenticate() -> None:
     """Resolve ``Authorization: Bearer <token>`` into ``g.user`` and ``g.actor`` (401 if not)."""
-    from workflow_app.services.auth import resolve_token
-
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
