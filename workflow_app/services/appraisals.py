@@ -365,18 +365,7 @@ def _log_edit(
 ) -> None:
     """Record an edit that is not a transition in the appraisal's chain, with actor and time."""
     role = next((r for r in ("employee", "assessor", "hr") if r in relations), "system")
-    audit.append(
-        entity="appraisal",
-        entity_id=appraisal.id,
-        event=event,
-        from_state=appraisal.state,
-        to_state=appraisal.state,
-        actor_user_id=actor.user_id,
-        actor_role=role,
-        machine_version=appraisal.machine_version,
-        at=now or utcnow(),
-        payload=payload,
-    )
+    audit.move(appraisal, event, actor, now or utcnow(), payload, role=role)
 
 
 def _touch(appraisal: Appraisal) -> None:

@@ -229,9 +229,16 @@ def record(
 
 
 def move(
-    appraisal, event: str, actor, at: datetime, payload: dict, comment: str | None = None
+    appraisal,
+    event: str,
+    actor,
+    at: datetime,
+    payload: dict,
+    comment: str | None = None,
+    role: str | None = None,
 ) -> TransitionLog:
-    """An audited change of who holds an appraisal (delegation, reassignment): the state stays."""
+    """An audited change of an appraisal that is not a transition (who holds it, its plan,
+    progress or trainings): the state stays. ``role`` defaults to HR's (the system's for jobs)."""
     return append(
         entity="appraisal",
         entity_id=appraisal.id,
@@ -239,7 +246,7 @@ def move(
         from_state=appraisal.state,
         to_state=appraisal.state,
         actor_user_id=actor.user_id,
-        actor_role="system" if actor.is_system else "hr",
+        actor_role=role or ("system" if actor.is_system else "hr"),
         machine_version=appraisal.machine_version,
         at=at,
         comment=comment,
