@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from state_machines import APPRAISAL, CYCLE
+from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Unit
@@ -36,10 +37,13 @@ def holder(a: Appraisal) -> dict:
     return {"role": role, "employee_id": employee_id, "name": who.name if who else None}
 
 
-def appraisal_row(actor: Actor, a: Appraisal, now: datetime | None = None) -> dict:
+def appraisal_row(
+    actor: Actor, a: Appraisal, now: datetime | None = None, relations: frozenset[str] | None = None
+) -> dict:
     now = now or utcnow()
     state = APPRAISAL.states[a.state]
-    relations = appraisal_relations(actor, a)
+    if relations is None:
+        relations = appraisal_relations(actor, a)
     return {
         "id": a.id,
         "cycle_id": a.cycle_id,
@@ -63,22 +67,26 @@ def appraisal_row(actor: Actor, a: Appraisal, now: datetime | None = None) -> di
         "scoring_scheme": a.scoring_scheme,
         "scoring_version": a.scoring_version,
         "allowed_events": APPRAISAL.allowed_events(a.state, relations),
-        "_relations": relations,
     }
 
 
 def appraisal_detail(actor: Actor, appraisal_id: int) -> dict:
     """One appraisal with its plan, trainings, objection and what the caller may do."""
-    appraisals.load(actor, appraisal_id)  # 404 unless the caller may see it
-    db.session.expire_all()  # read what was just committed, not what this session remembers
     a = (
         db.session.scalars(
-            select(Appraisal).where(Appraisal.id == appraisal_id).options(*appraisals.detail_options())
+            select(Appraisal)
+            .where(Appraisal.id == appraisal_id)
+            .options(*appraisals.detail_options())
+            # read what was just committed, not what this session remembers
+            .execution_options(populate_existing=True)
         )
         .unique()
-        .one()
+        .one_or_none()
     )
-    row = appraisal_row(actor, a)
+    relations = appraisal_relations(actor, a) if a is not None else frozenset()
+    if not relations:
+        raise problems.not_found("appraisal")  # never leaking existence
+    row = appraisal_row(actor, a, relations=relations)
     objection = a.objections[-1] if a.objections else None
     row.update(
         plan_items=list(a.plan_items),
@@ -91,17 +99,14 @@ def appraisal_detail(actor: Actor, appraisal_id: int) -> dict:
         objection_deadline=guards.objection_deadline(a.scored_at, a.unit.timezone),
         midyear_feedback=a.midyear_feedback,
         feedback=a.feedback,
-        relations=sorted(row.pop("_relations")),
+        relations=sorted(relations),
     )
     return row
 
 
 def _rows(actor: Actor, rows) -> list[dict]:
     now = utcnow()
-    out = [appraisal_row(actor, a, now) for a in rows]
-    for row in out:
-        row.pop("_relations")
-    return out
+    return [appraisal_row(actor, a, now) for a in rows]
 
 
 def appraisal_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
@@ -120,7 +125,6 @@ def stuck_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
     items = []
     for a in rows:
         row = appraisal_row(actor, a, now)
-        row.pop("_relations")
         row.update(held_by=holder(a), idle_days=(now - a.state_entered_at).days)
         items.append(row)
     return {"items": items, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}
