@@ -76,7 +76,14 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
                             and_(Appraisal.escalation_level == 1, Appraisal.due_at <= level2_until),
                         ),
                     )
-                    .options(joinedload(Appraisal.unit), joinedload(Appraisal.cycle))
+                    # the message snapshot names the employee and the holder: load them here
+                    .options(
+                        joinedload(Appraisal.unit),
+                        joinedload(Appraisal.cycle),
+                        joinedload(Appraisal.employee),
+                        joinedload(Appraisal.assessor),
+                        joinedload(Appraisal.superior),
+                    )
                     .order_by(Appraisal.id)
                     .limit(batch)
                 )

@@ -114,12 +114,7 @@ def _moves_own_appraisal(actor: Actor, moved) -> bool:
 
 def _reports_to(actor: Actor, delegator: Employee) -> bool:
     """Whether the delegator is the actor's superior in the org chart (their next assessor)."""
-    if actor.employee_id is None:
-        return False
-    return (
-        db.session.scalar(select(Employee.superior_id).where(Employee.id == actor.employee_id))
-        == delegator.id
-    )
+    return actor.employee_id is not None and superior_of(actor.employee_id) == delegator.id
 
 
 def _plan(d: Delegation, a: Appraisal) -> tuple[int | None, int | None, str | None]:
