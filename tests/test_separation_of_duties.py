@@ -651,6 +651,10 @@ def test_an_admin_cannot_relink_or_re_role_their_own_account(api, org):
     # Relinking an account that holds roles is for a root admin only.
     r = api.patch(f"/api/v1/users/{org.u_hr.id}", boss, json={"employee_id": org.peer.id})
     assert r.status_code == 403, r.get_json()
+    newcomer = factories.employee("Pengelola Baru", org.dinas, org.kadis)
+    db.session.commit()
+    r = api.patch(f"/api/v1/users/{org.u_hr.id}", org.u_admin, json={"employee_id": newcomer.id})
+    assert r.status_code == 200, r.get_json()  # the province admin's scope is a whole tree
 
 
 def test_the_scorer_never_decides_the_objection_to_their_score(api, org):

@@ -40,6 +40,15 @@ class Actor:
     def manages(self, path: str) -> bool:
         return self.hr_covers(path) or self.admin_covers(path)
 
+    @property
+    def admin_of_a_whole_tree(self) -> bool:
+        """Admin on a top-level unit ("/<id>/"): the widest scope there is."""
+        return any(p.count("/") == 2 for p in self.admin_paths)
+
+    @property
+    def manages_a_whole_tree(self) -> bool:
+        return any(p.count("/") == 2 for p in self.hr_paths + self.admin_paths)
+
 
 def arrangement(appraisal: Appraisal) -> tuple[int, int | None, int | None]:
     """(employee, assessor, superior) with the separation of duties applied.

@@ -174,7 +174,7 @@ def update_employee(actor: Actor, employee_id: int, data: dict) -> Employee:
 def _user_visible(actor: Actor, user: User) -> bool:
     if user.employee is not None and actor.admin_covers(user.employee.unit.path):
         return True
-    return any(actor.admin_covers(r.unit.path) for r in user.roles) or "/" in actor.admin_paths
+    return any(actor.admin_covers(r.unit.path) for r in user.roles)
 
 
 def _check_user_within_scope(actor: Actor, user: User) -> None:
@@ -263,7 +263,7 @@ def _check_link_and_roles(actor: Actor, user: User, data: dict) -> None:
     if user.id == actor.user_id and ("employee_id" in data or "roles" in data):
         raise problems.forbidden("Your own employee link and roles are changed by another admin.")
     relinked = "employee_id" in data and data["employee_id"] != user.employee_id
-    if relinked and user.roles and "/" not in actor.admin_paths:
+    if relinked and user.roles and not actor.admin_of_a_whole_tree:
         raise problems.forbidden("Only a root admin changes the employee of an account that holds roles.")
 
 

@@ -19,8 +19,7 @@ def _require_staff(actor: Actor) -> None:
 def _visible(actor: Actor):
     """Incidents of units in the actor's scope; those of no unit only to a whole-tree scope."""
     in_scope = Incident.unit_id.in_(select(Unit.id).where(unit_scope_filter(actor)))
-    roots = any(p.count("/") == 2 for p in actor.hr_paths + actor.admin_paths)  # "/<id>/": a top unit
-    return or_(in_scope, Incident.unit_id.is_(None)) if roots else in_scope
+    return or_(in_scope, Incident.unit_id.is_(None)) if actor.manages_a_whole_tree else in_scope
 
 
 def list_incidents(
