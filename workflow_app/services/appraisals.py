@@ -199,7 +199,7 @@ def apply_event(
 ) -> TransitionLog:
     """Fire ``event`` on a loaded (locked) appraisal through the one event path."""
     return workflow.fire(
-        FLOW, actor, appraisal, event, fields, version=version, check_version_=check_version, now=now
+        FLOW, actor, appraisal, event, fields, version=version, require_version=check_version, now=now
     )
 
 

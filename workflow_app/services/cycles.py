@@ -162,7 +162,7 @@ def fire_cycle_event(
     cycle = load(actor, cycle_id, lock=True)
     # The system's phase sweep acts on the cycle as it finds it; people send their version.
     log = workflow.fire(
-        FLOW, actor, cycle, event, data, version=version, check_version_=not actor.is_system, now=now
+        FLOW, actor, cycle, event, data, version=version, require_version=not actor.is_system, now=now
     )
     return cycle, log.payload
 

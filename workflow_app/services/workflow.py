@@ -109,7 +109,7 @@ def fire(
     fields: dict,
     *,
     version: int | None,
-    check_version_: bool = True,
+    require_version: bool = True,
     now: datetime | None = None,
 ) -> TransitionLog:
     """Fire ``event`` on a loaded, locked ``row``: authorise, check, move, log, outbox, flush."""
@@ -122,7 +122,7 @@ def fire(
             f"'{event}' may be fired by {', '.join(transition.roles)}; you are "
             f"{', '.join(sorted(relations)) or 'not involved'} here."
         )
-    if check_version_:
+    if require_version:
         check_version(row, version)
     if row.state not in transition.source:
         raise problems.invalid_transition(event, row.state, definition.allowed_events(row.state, relations))
