@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 # Where `make run` keeps its data (the same default as config.py).
 INSTANCE ?= $(or $(KINERJA_INSTANCE_DIR),instance)
 
-.PHONY: help install run reset-demo test test-fast test-pg bench lint format docs clean
+.PHONY: help install catalogues translations run reset-demo test test-fast test-pg bench lint format docs clean
 
 help:
 	@echo "make run        - set up and start web, worker and scheduler with demo data"
@@ -21,6 +21,7 @@ help:
 	@echo "make test       - set up and run every test, $(TEST_WORKERS) in parallel (SQLite + embedded Redis by default)"
 	@echo "make test-fast  - the tests without the slow, faults and browser ones (under a minute)"
 	@echo "make bench      - run the benchmarks in bench/"
+	@echo "make translations - extract the UI's strings and update the .po catalogues (id, en)"
 	@echo "make lint       - ruff check, format check and the import-linter layer contracts"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -33,7 +34,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: install
+# The compiled message catalogues (.mo) are built, not committed: every target that runs the app
+# compiles them from the .po files first (a second or less).
+catalogues: install
+	@$(VENV)/bin/pybabel -q compile -d workflow_app/translations
+
+# For translators: collect every string (UI, service and guard messages, state-machine labels)
+# into messages.pot and merge it into each language's .po; then translate and commit the .po.
+translations: install
+	PYTHONPATH=. $(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
+	  --project Kinerja --copyright-holder "Kinerja" -o workflow_app/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -N --no-wrap -i workflow_app/translations/messages.pot -d workflow_app/translations
+	$(VENV)/bin/pybabel -q compile -d workflow_app/translations
+
+run: catalogues
 	$(PY) -m workflow_app.dev.runner
 
 # Deletes the SQLite database, Redis data, mail, audit checkpoints and demo logins of `make run`
@@ -52,10 +66,10 @@ reset-demo:
 	  "$(INSTANCE)/audit-checkpoints.jsonl" "$(INSTANCE)/demo-logins.json" && \
 	echo "Deleted. The next 'make run' loads a fresh demo."
 
-test: install
+test: catalogues
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: catalogues
 	$(PY) -m pytest $(XDIST) $(FAST) $(PYTEST_ARGS)
 
 bench: install

@@ -91,6 +91,23 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
     PROBLEM_TYPE_BASE = "https://kinerja.example/problems/"
 
+    # Web UI: a signed session cookie (HttpOnly, SameSite=Lax; Secure unless turned off for
+    # plain-http development), CSRF on every form, Bahasa Indonesia by default.
+    SESSION_COOKIE_NAME = "kinerja_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_HOURS", 12) * 3600
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    # Strict-Transport-Security on every response (production only: a browser remembers it).
+    HSTS_SECONDS = _int("HSTS_SECONDS", 0)
+
     @classmethod
     def check(cls) -> None:
         """Refuse configurations that must never run."""
@@ -98,6 +115,8 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    # make run serves plain http on 127.0.0.1: a Secure cookie would not come back over it.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
 
 
 class TestConfig(Config):
@@ -109,10 +128,12 @@ class TestConfig(Config):
     # Tests fail many logins from one address; the throttle test lowers this itself.
     LOGIN_MAX_FAILURES = 1_000_000
     LOGIN_MAX_FAILURES_PER_ADDRESS = 1_000_000
+    SESSION_COOKIE_SECURE = False  # the test client and the browser tests speak plain http
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
 
     @classmethod
     def check(cls) -> None:

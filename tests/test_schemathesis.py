@@ -19,8 +19,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from workflow_app.api.base_schemas import FIRST_DAY, LAST_DAY
 from workflow_app.nip import make_nip
+from workflow_app.schemas.base import FIRST_DAY, LAST_DAY
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from state_machines import APPRAISAL
 from tests import factories
 from tests.test_transition_matrix import complete_plan, good_fields
 from workflow_app import problems
-from workflow_app.api.appraisals import EventFields
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Delegation, Objection, TransitionLog, User
+from workflow_app.schemas.appraisals import EventFields
 from workflow_app.services import appraisals, cycles, delegations, reassignment
 from workflow_app.services.access import Actor, appraisal_relations
 

@@ -20,7 +20,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     # so importing them here at module level would make every import of workflow_app a cycle.
     config = get_config(config_name)
     config.check()
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, template_folder="web/templates")
     app.config.from_object(config)
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]  # read at start, not at import
@@ -58,6 +58,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     from workflow_app.jobs.dispatch import kick
 
     register_api(app, api)
+    from workflow_app import web
+
+    # The pages, before the login throttle is set up (it wraps the sign-in views of both doors).
+    web.init_app(app)
     # After each committed unit of work, hand its new outbox rows to the workers at once.
     uow.after_commit(app, kick)
     ratelimit.init_app(app)

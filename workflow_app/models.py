@@ -94,6 +94,8 @@ class User(db.Model):
     email_digest: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of every browser session's identity: a new nonce signs out every other session.
+    session_nonce: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     employee: Mapped[Employee | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(

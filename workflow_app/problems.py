@@ -148,6 +148,24 @@ def _flatten(errors, prefix: str = "") -> list[str]:
     return out
 
 
+PAGE_HOOK = "kinerja.error_page"
+
+
+def set_page_hook(app, hook: Callable[[Problem], object | None]) -> None:
+    """Let a front door answer an error as a page of its own (``hook`` returns None to decline)."""
+    app.extensions[PAGE_HOOK] = hook
+
+
+def respond(problem: Problem):
+    """The answer to an error: the front door's page where it wants one, else problem+json."""
+    hook = current_app.extensions.get(PAGE_HOOK)
+    if hook is not None:
+        page = hook(problem)
+        if page is not None:
+            return page
+    return problem_response(problem)
+
+
 def problem_response(problem: Problem):
     response = jsonify(problem.to_dict())
     response.status_code = problem.status
@@ -194,12 +212,12 @@ def register(app, rollback: Callable[[], None]) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         rollback()
-        return problem_response(exc)
+        return respond(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         rollback()
-        response = problem_response(from_http_exception(exc))
+        response = respond(from_http_exception(exc))
         valid_methods = getattr(exc, "valid_methods", None)
         if exc.code == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)  # RFC 9110 §15.5.6
@@ -209,4 +227,4 @@ def register(app, rollback: Callable[[], None]) -> None:
     def _unexpected(exc: Exception):  # pragma: no cover - defensive
         rollback()
         app.logger.exception("unhandled error")
-        return problem_response(Problem(500, detail="An unexpected error occurred; it was logged."))
+        return respond(Problem(500, detail="An unexpected error occurred; it was logged."))

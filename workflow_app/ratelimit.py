@@ -23,6 +23,7 @@ from flask_limiter.util import get_qualified_name
 
 from workflow_app import problems
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 
 EXTENSION = "kinerja_login_limits"
 KEY_PREFIX = "kinerja-login"
@@ -34,8 +35,11 @@ def client_address() -> str:
 
 
 def username_and_address() -> str:
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        username = body.get("username") if isinstance(body, dict) else None
+    else:  # the sign-in form of the web UI
+        username = request.form.get("username")
     if not isinstance(username, str):
         username = ""
     return f"{username.casefold()}|{client_address()}"
@@ -96,11 +100,11 @@ def init_app(app: Flask) -> Limiter:
     def _too_many(exc: RateLimitExceeded):
 
         db.session.rollback()
-        return problems.problem_response(
+        return problems.respond(
             problems.Problem(
                 429,
                 "too-many-attempts",
-                detail="Too many failed logins; wait before trying again.",
+                detail=N_("Too many failed logins; wait before trying again."),
                 retry_after=_retry_after(limiter),
             )
         )

@@ -4,7 +4,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.base_schemas import (
+from workflow_app.models import EMPLOYMENT_TYPES, POSITION_TYPES, SCOPED_ROLES, TIMEZONES
+from workflow_app.nip import validate_nip
+from workflow_app.schemas.base import (
     Id,
     In,
     Name,
@@ -16,8 +18,6 @@ from workflow_app.api.base_schemas import (
     page_schema,
     take_page,
 )
-from workflow_app.models import EMPLOYMENT_TYPES, POSITION_TYPES, SCOPED_ROLES, TIMEZONES
-from workflow_app.nip import validate_nip
 from workflow_app.services import admin
 from workflow_app.uow import unit_of_work
 

@@ -5,11 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from workflow_app.api import authenticate
-from workflow_app.api.base_schemas import (
+from workflow_app.ratelimit import login_throttled
+from workflow_app.schemas.base import (
     In,
     UTCDateTime,
 )
-from workflow_app.ratelimit import login_throttled
 from workflow_app.services import auth
 from workflow_app.uow import unit_of_work
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from state_machines import APPRAISAL
 from workflow_app.api import actor
-from workflow_app.api.base_schemas import (
+from workflow_app.schemas.base import (
     Day,
     Id,
     In,

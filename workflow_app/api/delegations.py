@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.base_schemas import (
+from workflow_app.schemas.base import (
     Day,
     Id,
     In,

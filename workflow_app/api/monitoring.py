@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from workflow_app.api import actor
 from workflow_app.api.appraisals import AppraisalOut
-from workflow_app.api.base_schemas import (
+from workflow_app.schemas.base import (
     In,
     PageQuery,
     QueryId,

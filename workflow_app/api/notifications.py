@@ -4,8 +4,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from workflow_app.api import actor
-from workflow_app.api.base_schemas import PageQuery, Patch, QueryBool, UTCDateTime, page_body, page_schema
 from workflow_app.notifications import inbox
+from workflow_app.schemas.base import PageQuery, Patch, QueryBool, UTCDateTime, page_body, page_schema
 from workflow_app.uow import read_only, unit_of_work
 
 

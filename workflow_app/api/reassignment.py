@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 
 from workflow_app.api import actor
 from workflow_app.api.appraisals import AppraisalDetailOut, BulkOut, bulk_response, dump_detail
-from workflow_app.api.base_schemas import (
+from workflow_app.schemas.base import (
     Id,
     In,
     StrictBool,

@@ -98,3 +98,14 @@ def set_preferences(actor: Actor, data: dict) -> dict:
             setattr(me, key, data[key])
     db.session.flush()
     return preferences(actor)
+
+
+def unread_count(actor: Actor) -> int:
+    """How many of the caller's notifications are unread (the bell on every page)."""
+    if actor.user_id is None:
+        return 0
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+    )

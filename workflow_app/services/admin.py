@@ -11,7 +11,7 @@ from workflow_app.models import Employee, RoleAssignment, Unit, User
 from workflow_app.security import hash_password
 from workflow_app.services import audit
 from workflow_app.services.access import Actor, unit_scope_filter
-from workflow_app.services.auth import revoke_all
+from workflow_app.services.auth import end_sessions
 from workflow_app.uow import flush_unique
 
 
@@ -284,7 +284,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     was_active = user.active
     if "password" in data:
         user.password_hash = hash_password(data.pop("password"))
-        revoke_all(user.id)
+        end_sessions(user)
         audit.record("user", user.id, "password_reset", actor, now, {}, status=_status(user))
     if "employee_id" in data:
         _check_employee(actor, data["employee_id"])
@@ -308,7 +308,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
         setattr(user, key, value)
     if was_active and not user.active:
         # Tokens issued before a deactivation stay revoked: reactivation does not revive them.
-        revoke_all(user.id)
+        end_sessions(user)
     flush_unique("employee_id", "This employee already has an account.")
     if changed:
         audit.record("user", user.id, "user_updated", actor, now, changed, status=_status(user))

@@ -1,7 +1,8 @@
-"""Authentication use cases: issue, resolve and revoke bearer tokens."""
+"""Authentication use cases: bearer tokens, browser sessions, password changes."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -11,16 +12,23 @@ from sqlalchemy.orm import selectinload
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import ApiToken, RoleAssignment, User
-from workflow_app.security import dummy_verify, new_token, token_digest, verify_password
+from workflow_app.security import dummy_verify, hash_password, new_token, token_digest, verify_password
 
 
-def issue_token(username: str, password: str) -> tuple[str, ApiToken]:
+def check_credentials(username: str, password: str) -> User:
+    """The active user with this username and password, else 401 (in the same time either way)."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         dummy_verify(password)
     if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise problems.Problem(401, "invalid-credentials", detail="Unknown username or wrong password.")
+        raise problems.Problem(401, "invalid-credentials", detail=N_("Unknown username or wrong password."))
+    return user
+
+
+def issue_token(username: str, password: str) -> tuple[str, ApiToken]:
+    user = check_credentials(username, password)
     token = new_token()
     now = utcnow()
     row = ApiToken(
@@ -58,3 +66,45 @@ def revoke_all(user_id: int) -> None:
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def session_key(user: User) -> str:
+    """What a browser session stores to name its user: the id and the user's session nonce."""
+    if not user.session_nonce:
+        user.session_nonce = secrets.token_urlsafe(24)
+        db.session.flush()
+    return f"{user.id}:{user.session_nonce}"
+
+
+def resolve_session(key: str) -> User | None:
+    """The active user a session key names, or None once their sessions were ended."""
+    user_id, _, nonce = key.partition(":")
+    if not user_id.isdigit() or not nonce or len(user_id) > 10:
+        return None
+    user = db.session.scalar(
+        select(User)
+        .where(User.id == int(user_id))
+        .options(selectinload(User.roles).joinedload(RoleAssignment.unit))
+    )
+    if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every browser session and every bearer token."""
+    user.session_nonce = secrets.token_urlsafe(24)
+    revoke_all(user.id)
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own password change: their other sessions and all their tokens end."""
+    if not verify_password(user.password_hash, current):
+        raise problems.validation_error({"current_password": [N_("The current password is wrong.")]})
+    if len(new) < 8:
+        raise problems.validation_error({"new_password": [N_("Use at least 8 characters.")]})
+    if new == current:
+        raise problems.validation_error({"new_password": [N_("Choose a password you have not used here.")]})
+    user.password_hash = hash_password(new)
+    end_sessions(user)

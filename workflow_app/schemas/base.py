@@ -1,4 +1,4 @@
-"""What every API module's schemas share: field types, the input bases, one page query, one envelope.
+"""What the schemas of every front door share: field types, the input bases, one page query, one envelope.
 
 Each API module declares the schemas of its own endpoints above its routes; only what two or
 more areas use lives here.

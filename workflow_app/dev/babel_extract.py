@@ -1,0 +1,27 @@
+"""A Babel extractor for the state machines' labels (``make translations``; dev tooling only).
+
+A definition labels each state and event as ``{"id": "...", "en": "..."}``. The English text is the
+message id the UI translates (``web.i18n.label``); the Indonesian text comes along as the
+translator's comment, and ``tests/web/test_i18n.py`` checks that the ``id`` catalogue says the same.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def extract_labels(fileobj, keywords, comment_tags, options):
+    tree = ast.parse(fileobj.read())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not (isinstance(key, ast.Constant) and key.value == "label" and isinstance(value, ast.Dict)):
+                continue
+            texts = {
+                k.value: v.value
+                for k, v in zip(value.keys, value.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+            }
+            if "en" in texts:
+                yield value.lineno, None, texts["en"], [f"id: {texts.get('id', '')}"]

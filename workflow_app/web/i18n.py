@@ -1,0 +1,122 @@
+"""Languages of the UI: Bahasa Indonesia by default, English on request.
+
+Every string of a page goes through the message catalogues (``workflow_app/translations``,
+``make translations``). Messages from services (``workflow_app.i18n.Message``) and marshmallow's
+validation messages are translated here, with their parameters kept.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
+from flask_login import current_user
+from markupsafe import Markup
+
+from state_machines import APPRAISAL
+from workflow_app.clock import ZONE_OFFSETS
+from workflow_app.i18n import DEFAULT_LOCALE, LOCALES, Message
+
+babel = Babel()
+
+# marshmallow's own messages (formatted by the time they reach us): their templates, so that
+# the catalogue's translation can be filled with the same values.
+_MARSHMALLOW = [
+    "Missing data for required field.",
+    "Field may not be null.",
+    "Unknown field.",
+    "Not a valid string.",
+    "Not a valid integer.",
+    "Not a valid date.",
+    "Not a valid URL.",
+    "Not a valid boolean.",
+    "Not a valid list.",
+    "Invalid input type.",
+    "Length must be between {min} and {max}.",
+    "Shorter than minimum length {min}.",
+    "Longer than maximum length {max}.",
+    "Length must be {equal}.",
+    "Must be one of: {choices}.",
+    "Must be greater than or equal to {min} and less than or equal to {max}.",
+    "Must be greater than or equal to {min}.",
+    "Must be less than or equal to {max}.",
+]
+
+
+def _pattern(template: str) -> re.Pattern:
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    return re.compile(regex + r"\Z")
+
+
+_PATTERNS = [(t, _pattern(t)) for t in _MARSHMALLOW]
+
+
+def localize(message) -> str:
+    """``message`` in the page's language (a service Message, a marshmallow message or text)."""
+    if isinstance(message, Message):
+        return gettext(message.template, **message.params) if message.params else gettext(message.template)
+    text = str(message)
+    for template, pattern in _PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return gettext(template, **match.groupdict()) if match.groupdict() else gettext(template)
+    return gettext(text) if text else text
+
+
+def label(definition_label: dict) -> str:
+    """A state's or event's label from the definition: its English text through the catalogue."""
+    return gettext(definition_label["en"])
+
+
+def state_label(state: str, workflow=APPRAISAL) -> str:
+    return label(workflow.states[state].label)
+
+
+def event_label(event: str, workflow=APPRAISAL) -> str:
+    return label(workflow.transitions[event].label)
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.user.locale in LOCALES:
+        return current_user.user.locale
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+
+
+def _local(value: datetime, zone: str | None) -> datetime:
+    return value + timedelta(hours=ZONE_OFFSETS.get(zone or "WIB", 7))
+
+
+def when(value: datetime | None, zone: str | None = None, fmt: str = "medium") -> str:
+    """A stored (naive UTC) time, shown in the unit's zone (WIB by default) with the zone's name."""
+    if value is None:
+        return "—"
+    return f"{format_datetime(_local(value, zone), fmt, rebase=False)} {zone or 'WIB'}"
+
+
+def day(value: date | datetime | None, zone: str | None = None, fmt: str = "medium") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = _local(value, zone).date()
+    return format_date(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    app.jinja_env.globals.update(
+        localize=localize,
+        state_label=state_label,
+        event_label=event_label,
+        label=label,
+        when=when,
+        day=day,
+        current_locale=lambda: str(get_locale() or DEFAULT_LOCALE),
+        LOCALES=LOCALES,
+        Markup=Markup,
+    )
