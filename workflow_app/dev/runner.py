@@ -106,7 +106,7 @@ def prepare_database() -> list[dict]:
 def print_logins(url: str, rows: list[dict]) -> None:
     from workflow_app.dev.logins import DEMO_PASSWORD
 
-    say(f"Kinerja: {url}   (API docs {url}/api/docs)")
+    say(f"Kinerja: sign in at {url}/login   (API docs {url}/api/docs)")
     if not rows:
         say("no demo logins found (the database holds other data)")
         return
@@ -114,7 +114,7 @@ def print_logins(url: str, rows: list[dict]) -> None:
 
     by_name = {r["username"]: r for r in rows}
     shown = [by_name[u] for u in FEATURED_LOGINS if u in by_name] or rows[:6]
-    say("demo logins (POST /api/v1/auth/tokens with username and password):")
+    say("demo logins, one per role (the same username and password work for POST /api/v1/auth/tokens):")
     for row in shown:
         who = f"{row['name']}, {row['position']}" if row["position"] else row["name"]
         say(f"  {row['username']:<20} {row['password']:<14} {row['role']:<9} {who}")

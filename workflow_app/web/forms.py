@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from workflow_app.i18n import LOCALES
@@ -23,17 +24,19 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[(code, LANGUAGE_NAMES[code]) for code in LOCALES])
+    lang = SelectField(_l("Language"), choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LOCALES])
     next = HiddenField()
 
 
 class PreferencesForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[(code, LANGUAGE_NAMES[code]) for code in LOCALES])
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LOCALES]
+    )
     email_digest = RadioField(
         _l("Email"),
         choices=[
-            ("immediate", _l("Send each email at once")),
-            ("daily", _l("One daily digest (urgent items still at once)")),
+            SelectChoice("immediate", _l("Send each email at once")),
+            SelectChoice("daily", _l("One daily digest (urgent items still at once)")),
         ],
     )
 

@@ -17,31 +17,31 @@ from markupsafe import Markup
 
 from state_machines import APPRAISAL
 from workflow_app.clock import ZONE_OFFSETS
-from workflow_app.i18n import DEFAULT_LOCALE, LOCALES, Message
+from workflow_app.i18n import DEFAULT_LOCALE, LOCALES, N_, Message
 
 babel = Babel()
 
 # marshmallow's own messages (formatted by the time they reach us): their templates, so that
 # the catalogue's translation can be filled with the same values.
 _MARSHMALLOW = [
-    "Missing data for required field.",
-    "Field may not be null.",
-    "Unknown field.",
-    "Not a valid string.",
-    "Not a valid integer.",
-    "Not a valid date.",
-    "Not a valid URL.",
-    "Not a valid boolean.",
-    "Not a valid list.",
-    "Invalid input type.",
-    "Length must be between {min} and {max}.",
-    "Shorter than minimum length {min}.",
-    "Longer than maximum length {max}.",
-    "Length must be {equal}.",
-    "Must be one of: {choices}.",
-    "Must be greater than or equal to {min} and less than or equal to {max}.",
-    "Must be greater than or equal to {min}.",
-    "Must be less than or equal to {max}.",
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Unknown field."),
+    N_("Not a valid string."),
+    N_("Not a valid integer."),
+    N_("Not a valid date."),
+    N_("Not a valid URL."),
+    N_("Not a valid boolean."),
+    N_("Not a valid list."),
+    N_("Invalid input type."),
+    N_("Length must be between {min} and {max}."),
+    N_("Shorter than minimum length {min}."),
+    N_("Longer than maximum length {max}."),
+    N_("Length must be {equal}."),
+    N_("Must be one of: {choices}."),
+    N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+    N_("Must be greater than or equal to {min}."),
+    N_("Must be less than or equal to {max}."),
 ]
 
 
@@ -51,19 +51,30 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(regex + r"\Z")
 
 
-_PATTERNS = [(t, _pattern(t)) for t in _MARSHMALLOW]
+_PATTERNS = [(t.template, _pattern(t.template)) for t in _MARSHMALLOW]
 
 
 def localize(message) -> str:
     """``message`` in the page's language (a service Message, a marshmallow message or text)."""
     if isinstance(message, Message):
-        return gettext(message.template, **message.params) if message.params else gettext(message.template)
+        return _fill(message.template, message.params)
     text = str(message)
     for template, pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
-            return gettext(template, **match.groupdict()) if match.groupdict() else gettext(template)
+            return _fill(template, match.groupdict())
     return gettext(text) if text else text
+
+
+def _fill(template: str, params: dict) -> str:
+    """The translation of a ``{name}`` template, filled in (the English text if untranslated)."""
+    translated = gettext(template)
+    if not params:
+        return translated
+    try:
+        return translated.format(**params)
+    except (KeyError, IndexError, ValueError):  # a broken translation: the English still reads
+        return template.format(**params)
 
 
 def label(definition_label: dict) -> str:
