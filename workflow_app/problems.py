@@ -8,6 +8,8 @@ from flask import current_app, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from workflow_app.i18n import N_, Message
+
 PROBLEM_MIME = "application/problem+json"
 
 TITLES = {
@@ -88,28 +90,51 @@ class Problem(Exception):
         return body
 
 
+# One whole sentence per kind of item, so that a translation need not fit an English noun in.
+_NOT_FOUND = {
+    "appraisal": N_("No appraisal with that id is visible to you."),
+    "cycle": N_("No cycle with that id is visible to you."),
+    "delegation": N_("No delegation with that id is visible to you."),
+    "employee": N_("No employee with that id is visible to you."),
+    "incident": N_("No incident with that id is visible to you."),
+    "leave": N_("No leave with that id is visible to you."),
+    "notification": N_("No notification with that id is visible to you."),
+    "state machine": N_("No state machine with that id is visible to you."),
+    "training": N_("No training with that id is visible to you."),
+    "unit": N_("No unit with that id is visible to you."),
+    "user": N_("No user with that id is visible to you."),
+    "resource": N_("No resource with that id is visible to you."),
+}
+
+
 def not_found(kind: str = "resource") -> Problem:
-    return Problem(404, detail=f"No {kind} with that id is visible to you.")
+    detail = _NOT_FOUND.get(kind) or N_("No {kind} with that id is visible to you.", kind=kind)
+    return Problem(404, detail=detail)
 
 
 def unknown_event(event: str) -> Problem:
-    return Problem(404, "unknown-event", detail=f"There is no event '{event}'.")
+    return Problem(404, "unknown-event", detail=N_("There is no event '{event}'.", event=event))
 
 
-def forbidden(detail: str) -> Problem:
+def forbidden(detail: Message) -> Problem:
+    """403 with ``detail``, a translatable message (``N_``) that says why."""
     return Problem(403, detail=detail)
 
 
-def validation_error(errors: dict, detail: str = "The request has invalid fields.") -> Problem:
+def validation_error(errors: dict, detail: Message | None = None) -> Problem:
+    detail = detail if detail is not None else N_("The request has invalid fields.")
     return Problem(422, "validation-error", detail=detail, errors=errors)
 
 
 def guard_failed(event: str, errors: dict) -> Problem:
+    """422 guard-failed: ``errors`` keeps each guard's own message per field (what a form shows)."""
     return Problem(
         422,
         "guard-failed",
         "Conditions for this event are not met",
-        detail=f"'{event}' cannot be fired yet: " + "; ".join(_flatten(errors)),
+        detail=N_(
+            "'{event}' cannot be fired yet: {reasons}", event=event, reasons="; ".join(_flatten(errors))
+        ),
         errors=errors,
     )
 
@@ -119,7 +144,7 @@ def invalid_transition(event: str, state: str, allowed: list[str]) -> Problem:
         409,
         "invalid-transition",
         "Event not allowed in the current state",
-        detail=f"'{event}' cannot be fired from state '{state}'.",
+        detail=N_("'{event}' cannot be fired from state '{state}'.", event=event, state=state),
         state=state,
         allowed_events=allowed,
     )
@@ -130,7 +155,7 @@ def version_conflict(current: int | None) -> Problem:
         409,
         "version-conflict",
         "The item was changed by someone else",
-        detail="Reload the item and try again with its current version.",
+        detail=N_("Reload the item and try again with its current version."),
         current_version=current,
     )
 
@@ -198,11 +223,13 @@ def from_http_exception(exc: HTTPException) -> Problem:
         return validation_error(_webargs_errors(messages))
     if status == 400 and messages is not None:
         errors = _webargs_errors(messages)
-        return Problem(400, "malformed-request", detail="The request body is not valid JSON.", errors=errors)
+        return Problem(
+            400, "malformed-request", detail=N_("The request body is not valid JSON."), errors=errors
+        )
     detail = exc.description if isinstance(exc.description, str) else None
     if status == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        detail = f"The request body exceeds the limit of {limit} bytes."
+        detail = N_("The request body exceeds the limit of {limit} bytes.", limit=limit)
     return Problem(status, detail=detail)
 
 
@@ -227,4 +254,4 @@ def register(app, rollback: Callable[[], None]) -> None:
     def _unexpected(exc: Exception):  # pragma: no cover - defensive
         rollback()
         app.logger.exception("unhandled error")
-        return respond(Problem(500, detail="An unexpected error occurred; it was logged."))
+        return respond(Problem(500, detail=N_("An unexpected error occurred; it was logged.")))

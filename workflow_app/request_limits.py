@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from workflow_app import problems
+from workflow_app.i18n import N_
 
 # gunicorn (gunicorn.conf.py): 8190 is the largest request line gunicorn accepts.
 GUNICORN_LIMIT_REQUEST_LINE = 8190
@@ -42,15 +43,24 @@ def _headers(environ):
 def oversize(environ) -> problems.Problem | None:
     """The 414 or 431 problem for a request over the limits, else None."""
     if _url_length(environ) > MAX_URL_LENGTH:
-        return problems.Problem(414, detail=f"The URL exceeds the limit of {MAX_URL_LENGTH} characters.")
+        return problems.Problem(
+            414, detail=N_("The URL exceeds the limit of {limit} characters.", limit=MAX_URL_LENGTH)
+        )
     headers = list(_headers(environ))
     if len(headers) > MAX_HEADER_FIELDS:
-        return problems.Problem(431, detail=f"The request has more than {MAX_HEADER_FIELDS} header fields.")
+        return problems.Problem(
+            431, detail=N_("The request has more than {limit} header fields.", limit=MAX_HEADER_FIELDS)
+        )
     for name, value in headers:
         if len(name) + 2 + len(value) > MAX_HEADER_FIELD_SIZE:
             header = name.replace("_", "-").title()
             return problems.Problem(
-                431, detail=f"The header {header} exceeds the limit of {MAX_HEADER_FIELD_SIZE} bytes."
+                431,
+                detail=N_(
+                    "The header {header} exceeds the limit of {limit} bytes.",
+                    header=header,
+                    limit=MAX_HEADER_FIELD_SIZE,
+                ),
             )
     return None
 

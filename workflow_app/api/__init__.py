@@ -10,6 +10,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from workflow_app import problems
+from workflow_app.i18n import N_
 from workflow_app.services.access import Actor
 from workflow_app.services.auth import resolve_token
 
@@ -42,7 +43,7 @@ def _refuse_text() -> problems.Problem:
     return problems.Problem(
         400,
         "malformed-request",
-        detail="Text may not contain NUL characters or unpaired surrogates.",
+        detail=N_("Text may not contain NUL characters or unpaired surrogates."),
     )
 
 
@@ -86,10 +87,12 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise problems.Problem(401, detail="Send 'Authorization: Bearer <token>' (POST /api/v1/auth/tokens).")
+        raise problems.Problem(
+            401, detail=N_("Send 'Authorization: Bearer <token>' (POST /api/v1/auth/tokens).")
+        )
     found = resolve_token(token.strip())
     if found is None:
-        raise problems.Problem(401, "invalid-token", detail="The token is unknown, expired or revoked.")
+        raise problems.Problem(401, "invalid-token", detail=N_("The token is unknown, expired or revoked."))
     g.user, g.token = found
     g.actor = Actor.from_user(g.user)
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Notification, User
 from workflow_app.notifications.render import link_for, subject_and_body
 from workflow_app.services.access import Actor
@@ -35,7 +36,7 @@ class NotificationView:
 def _me(actor: Actor) -> User:
     user = db.session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise problems.forbidden("Notifications belong to a signed-in user.")
+        raise problems.forbidden(N_("Notifications belong to a signed-in user."))
     return user
 
 

@@ -3,6 +3,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from state_machines import APPRAISAL
+from workflow_app.i18n import N_
 from workflow_app.models import ASPECTS, BERAKHLAK, PLAN_ITEM_KINDS, RATINGS
 from workflow_app.schemas.base import Day, Id, In, StrictBool, Text
 
@@ -82,7 +83,7 @@ class ProgressIn(In):
     def _unique(self, data, **kwargs):
         ids = [i["item_id"] for i in data.get("items", [])]
         if len(ids) != len(set(ids)):
-            raise ValidationError("Each plan item may appear once.", "items")
+            raise ValidationError(N_("Each plan item may appear once."), "items")
 
 
 class TrainingUpdateIn(In):

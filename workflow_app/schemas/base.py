@@ -12,6 +12,7 @@ from datetime import date
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from workflow_app.clock import isoformat
+from workflow_app.i18n import N_
 
 Text = lambda n=2000, **kw: fields.Str(validate=validate.Length(max=n), **kw)  # noqa: E731
 Name = lambda **kw: fields.Str(validate=validate.Length(min=1, max=200), **kw)  # noqa: E731
@@ -86,7 +87,7 @@ class Patch(In):
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send at least one field to change.", "_schema")
+            raise ValidationError(N_("Send at least one field to change."), "_schema")
 
 
 # --- pagination: one query, one envelope -------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import func, literal, or_, select, update
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Employee, RoleAssignment, Unit, User
 from workflow_app.security import hash_password
 from workflow_app.services import audit
@@ -17,14 +18,14 @@ from workflow_app.uow import flush_unique
 
 def _require_admin(actor: Actor) -> None:
     if not actor.admin_paths:
-        raise problems.forbidden("This needs the admin role.")
+        raise problems.forbidden(N_("This needs the admin role."))
 
 
 def _unit_in_scope(actor: Actor, unit_id: int | None, roles=("admin",), field: str = "unit_id") -> Unit:
     unit = db.session.get(Unit, unit_id) if unit_id is not None else None
     paths = (actor.admin_paths if "admin" in roles else ()) + (actor.hr_paths if "hr" in roles else ())
     if unit is None or not any(unit.path.startswith(p) for p in paths):
-        raise problems.validation_error({field: ["No unit with that id is in your scope."]})
+        raise problems.validation_error({field: [N_("No unit with that id is in your scope.")]})
     return unit
 
 
@@ -51,13 +52,13 @@ def create_unit(actor: Actor, data: dict) -> Unit:
     parent_id = data.get("parent_id")
     if parent_id is None:
         if "/" not in actor.admin_paths:
-            raise problems.validation_error({"parent_id": ["Only a root admin creates top-level units."]})
+            raise problems.validation_error({"parent_id": [N_("Only a root admin creates top-level units.")]})
         parent_path = "/"
     else:
         parent_path = _unit_in_scope(actor, parent_id, field="parent_id").path
     unit = Unit(**data, path="/")
     db.session.add(unit)
-    flush_unique("code", "A unit with this code exists.")
+    flush_unique("code", N_("A unit with this code exists."))
     unit.path = f"{parent_path}{unit.id}/"
     db.session.flush()
     return unit
@@ -67,17 +68,19 @@ def update_unit(actor: Actor, unit_id: int, data: dict) -> Unit:
     _require_admin(actor)
     unit = get_unit(actor, unit_id)
     if not actor.admin_covers(unit.path):
-        raise problems.forbidden("You are not admin of this unit.")
+        raise problems.forbidden(N_("You are not admin of this unit."))
     if "parent_id" in data and data["parent_id"] != unit.parent_id:
         new_parent_id = data.pop("parent_id")
         if new_parent_id is None:
             if "/" not in actor.admin_paths:
-                raise problems.validation_error({"parent_id": ["Only a root admin makes a unit top-level."]})
+                raise problems.validation_error(
+                    {"parent_id": [N_("Only a root admin makes a unit top-level.")]}
+                )
             new_path = f"/{unit.id}/"
         else:
             parent = _unit_in_scope(actor, new_parent_id, field="parent_id")
             if parent.path.startswith(unit.path):
-                raise problems.validation_error({"parent_id": ["A unit cannot move under itself."]})
+                raise problems.validation_error({"parent_id": [N_("A unit cannot move under itself.")]})
             new_path = f"{parent.path}{unit.id}/"
         old_path = unit.path
         unit.parent_id = new_parent_id
@@ -92,7 +95,7 @@ def update_unit(actor: Actor, unit_id: int, data: dict) -> Unit:
         data.pop("parent_id", None)
     for key, value in data.items():
         setattr(unit, key, value)
-    flush_unique("code", "A unit with this code exists.")
+    flush_unique("code", N_("A unit with this code exists."))
     return unit
 
 
@@ -104,7 +107,7 @@ def list_employees(actor: Actor, filters: dict, page: int, per_page: int):
     if filters.get("unit") is not None:
         unit = db.session.get(Unit, filters["unit"])
         if unit is None:
-            raise problems.validation_error({"unit": ["Unknown unit."]})
+            raise problems.validation_error({"unit": [N_("Unknown unit.")]})
         query = query.where(Unit.path.startswith(unit.path, autoescape=True))
     if filters.get("q"):
         like = f"%{filters['q'].lower()}%"
@@ -128,14 +131,14 @@ def _check_superior(actor: Actor, employee_id: int | None, superior_id: int | No
         return
     superior = db.session.get(Employee, superior_id)
     if superior is None:
-        raise problems.validation_error({"superior_id": ["Unknown employee."]})
+        raise problems.validation_error({"superior_id": [N_("Unknown employee.")]})
     if not actor.manages(superior.unit.path):
-        raise problems.forbidden("superior_id names an employee outside your scope.")
+        raise problems.forbidden(N_("superior_id names an employee outside your scope."))
     # Walk up from the new superior: reaching the employee would make a loop.
     seen, current = set(), superior
     while current is not None and current.id not in seen:
         if employee_id is not None and current.id == employee_id:
-            raise problems.validation_error({"superior_id": ["This would make a reporting loop."]})
+            raise problems.validation_error({"superior_id": [N_("This would make a reporting loop.")]})
         seen.add(current.id)
         current = current.superior
 
@@ -145,7 +148,7 @@ def create_employee(actor: Actor, data: dict) -> Employee:
     _check_superior(actor, None, data.get("superior_id"))
     employee = Employee(**data)
     db.session.add(employee)
-    flush_unique("nip", "An employee with this NIP exists.")
+    flush_unique("nip", N_("An employee with this NIP exists."))
     return employee
 
 
@@ -155,16 +158,16 @@ def update_employee(actor: Actor, employee_id: int, data: dict) -> Employee:
         raise problems.not_found("employee")
     if actor.employee_id == employee_id:
         # Their superior is their next assessor, their unit decides who manages them.
-        raise problems.forbidden("Your own employee record is changed by another officer.")
+        raise problems.forbidden(N_("Your own employee record is changed by another officer."))
     if "unit_id" in data:
         _unit_in_scope(actor, data["unit_id"], roles=("admin", "hr"))
     if "superior_id" in data:
         if data["superior_id"] == employee_id:
-            raise problems.validation_error({"superior_id": ["An employee cannot report to themself."]})
+            raise problems.validation_error({"superior_id": [N_("An employee cannot report to themself.")]})
         _check_superior(actor, employee_id, data["superior_id"])
     for key, value in data.items():
         setattr(employee, key, value)
-    flush_unique("nip", "An employee with this NIP exists.")
+    flush_unique("nip", N_("An employee with this NIP exists."))
     return employee
 
 
@@ -182,11 +185,14 @@ def _check_user_within_scope(actor: Actor, user: User) -> None:
     wider = sorted({r.unit.code for r in user.roles if not actor.admin_covers(r.unit.path)})
     if wider:
         raise problems.forbidden(
-            f"This user holds roles beyond your scope (units {', '.join(wider)}); "
-            "an admin whose scope covers them changes this account."
+            N_(
+                "This user holds roles beyond your scope (units {units}); an admin whose scope covers "
+                "them changes this account.",
+                units=", ".join(wider),
+            )
         )
     if user.employee is not None and not actor.admin_covers(user.employee.unit.path):
-        raise problems.forbidden("This user's employee record lies outside your scope.")
+        raise problems.forbidden(N_("This user's employee record lies outside your scope."))
 
 
 def list_users(actor: Actor) -> list[User]:
@@ -223,7 +229,7 @@ def _check_employee(actor: Actor, employee_id: int | None) -> None:
         return
     employee = db.session.get(Employee, employee_id)
     if employee is None or not actor.admin_covers(employee.unit.path):
-        raise problems.validation_error({"employee_id": ["No employee with that id is in your scope."]})
+        raise problems.validation_error({"employee_id": [N_("No employee with that id is in your scope.")]})
 
 
 def _status(user: User) -> str:
@@ -238,7 +244,7 @@ def create_user(actor: Actor, data: dict) -> User:
     password = data.pop("password")
     user = User(**data, password_hash=hash_password(password))
     db.session.add(user)
-    flush_unique("username", "This username or employee already has an account.")
+    flush_unique("username", N_("This username or employee already has an account."))
     _set_roles(actor, user, roles)
     db.session.flush()
     audit.record(
@@ -261,16 +267,16 @@ def _check_link_and_roles(actor: Actor, user: User, data: dict) -> None:
     account with roles, and nobody changes their own link or roles.
     """
     if user.id == actor.user_id and ("employee_id" in data or "roles" in data):
-        raise problems.forbidden("Your own employee link and roles are changed by another admin.")
+        raise problems.forbidden(N_("Your own employee link and roles are changed by another admin."))
     relinked = "employee_id" in data and data["employee_id"] != user.employee_id
     if relinked and user.roles and not actor.admin_of_a_whole_tree:
-        raise problems.forbidden("Only a root admin changes the employee of an account that holds roles.")
+        raise problems.forbidden(N_("Only a root admin changes the employee of an account that holds roles."))
 
 
 def _check_hr_has_person(roles: list[dict], employee_id: int | None) -> None:
     """HR officers are civil servants: an HR role goes to an account linked to its employee."""
     if employee_id is None and any(r["role"] == "hr" for r in roles):
-        raise problems.validation_error({"roles": ["An HR role needs an account linked to an employee."]})
+        raise problems.validation_error({"roles": [N_("An HR role needs an account linked to an employee.")]})
 
 
 def update_user(actor: Actor, user_id: int, data: dict) -> User:
@@ -309,7 +315,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     if was_active and not user.active:
         # Tokens issued before a deactivation stay revoked: reactivation does not revive them.
         end_sessions(user)
-    flush_unique("employee_id", "This employee already has an account.")
+    flush_unique("employee_id", N_("This employee already has an account."))
     if changed:
         audit.record("user", user.id, "user_updated", actor, now, changed, status=_status(user))
     return user

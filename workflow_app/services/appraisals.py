@@ -13,6 +13,7 @@ from state_machines import APPRAISAL, Transition
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import (
     Appraisal,
     BehaviourExpectation,
@@ -263,13 +264,15 @@ def update_plan(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | 
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
     if not relations & PLAN_EDITORS:
-        raise problems.forbidden("Only the employee and the assessor edit the plan.")
+        raise problems.forbidden(N_("Only the employee and the assessor edit the plan."))
     if appraisal.state != "plan_drafted":
         raise problems.Problem(
             409,
             "plan-locked",
             "The plan cannot be edited now",
-            detail=f"The plan is editable in plan_drafted only; the appraisal is {appraisal.state}.",
+            detail=N_(
+                "The plan is editable in plan_drafted only; the appraisal is {state}.", state=appraisal.state
+            ),
             state=appraisal.state,
         )
     workflow.check_version(appraisal, data.get("version"))
@@ -297,7 +300,7 @@ def record_progress(actor: Actor, appraisal_id: int, data: dict, *, now: datetim
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
     if not relations & PLAN_EDITORS:
-        raise problems.forbidden("Only the employee and the assessor record progress.")
+        raise problems.forbidden(N_("Only the employee and the assessor record progress."))
     column = {"midyear_review": "midyear_realisation", "final_review": "final_realisation"}.get(
         appraisal.state
     )
@@ -306,14 +309,14 @@ def record_progress(actor: Actor, appraisal_id: int, data: dict, *, now: datetim
             409,
             "progress-locked",
             "Progress cannot be recorded now",
-            detail="Progress is recorded during midyear_review and final_review.",
+            detail=N_("Progress is recorded during midyear_review and final_review."),
             state=appraisal.state,
         )
     workflow.check_version(appraisal, data.get("version"))
     by_id = {i.id: i for i in appraisal.plan_items}
     unknown = [entry["item_id"] for entry in data["items"] if entry["item_id"] not in by_id]
     if unknown:
-        raise problems.validation_error({"items": [f"Unknown plan item ids: {unknown}."]})
+        raise problems.validation_error({"items": [N_("Unknown plan item ids: {ids}.", ids=unknown)]})
     for entry in data["items"]:
         item = by_id[entry["item_id"]]
         setattr(item, column, entry["realisation"])
@@ -337,12 +340,12 @@ def update_training(
         raise problems.not_found("training")
     status = data["status"]
     if status == "completed" and "employee" not in relations:
-        raise problems.forbidden("The employee marks a training completed.")
+        raise problems.forbidden(N_("The employee marks a training completed."))
     if status == "recorded" and "hr" not in relations:
-        raise problems.forbidden("HR records a training completed elsewhere.")
+        raise problems.forbidden(N_("HR records a training completed elsewhere."))
     if appraisal.state != "training_assigned":
         raise problems.Problem(
-            409, "training-locked", detail="Trainings are updated in training_assigned only."
+            409, "training-locked", detail=N_("Trainings are updated in training_assigned only.")
         )
     workflow.check_version(appraisal, data.get("version"))
     training.status = status
@@ -400,7 +403,7 @@ def list_appraisals(actor: Actor, filters: dict, page: int, per_page: int):
     if filters.get("unit") is not None:
         unit = db.session.get(Unit, filters["unit"])
         if unit is None:
-            raise problems.validation_error({"unit": ["Unknown unit."]})
+            raise problems.validation_error({"unit": [N_("Unknown unit.")]})
         query = query.where(Unit.path.startswith(unit.path, autoescape=True))
     if filters.get("assessor") is not None:
         query = query.where(Appraisal.assessor_id == filters["assessor"])

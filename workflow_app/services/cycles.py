@@ -11,6 +11,7 @@ from state_machines import APPRAISAL, CYCLE
 from workflow_app import problems
 from workflow_app.clock import end_of_local_day
 from workflow_app.extensions import db
+from workflow_app.i18n import N_, Message
 from workflow_app.models import Appraisal, Cycle, Employee, Unit
 from workflow_app.scoring import DEFAULT_SCHEME, scheme
 from workflow_app.services import guards, workflow
@@ -33,7 +34,7 @@ DATE_ORDER = (
 def _scope_unit(actor: Actor, unit_id: int) -> Unit:
     unit = db.session.get(Unit, unit_id)
     if unit is None or not actor.hr_covers(unit.path):
-        raise problems.validation_error({"unit_id": ["No unit with that id is in your HR scope."]})
+        raise problems.validation_error({"unit_id": [N_("No unit with that id is in your HR scope.")]})
     return unit
 
 
@@ -41,11 +42,11 @@ def validate_dates(data: dict) -> None:
     errors = {}
     for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:], strict=False):
         if data[earlier] > data[later]:
-            errors[later] = [f"Must not be before {earlier}."]
+            errors[later] = [N_("Must not be before {field}.", field=earlier)]
     if data["period_end"] < data["period_start"]:
-        errors["period_end"] = ["Must not be before period_start."]
+        errors["period_end"] = [N_("Must not be before {field}.", field="period_start")]
     if data["training_due"] < data["feedback_due"]:
-        errors["training_due"] = ["Must not be before feedback_due."]
+        errors["training_due"] = [N_("Must not be before {field}.", field="feedback_due")]
     if errors:
         raise problems.validation_error(errors)
 
@@ -53,11 +54,11 @@ def validate_dates(data: dict) -> None:
 def create_cycle(actor: Actor, data: dict) -> Cycle:
     """Use case: HR creates a cycle (draft) for a unit subtree in their scope."""
     if not actor.hr_paths:
-        raise problems.forbidden("Only HR creates cycles.")
+        raise problems.forbidden(N_("Only HR creates cycles."))
     _scope_unit(actor, data["unit_id"])
     validate_dates(data)
     if data.get("scoring_scheme", DEFAULT_SCHEME) not in ("permenpanrb_6_2022",):
-        raise problems.validation_error({"scoring_scheme": ["Unknown scoring scheme."]})
+        raise problems.validation_error({"scoring_scheme": [N_("Unknown scoring scheme.")]})
     cycle = Cycle(machine_version=CYCLE.version, state=CYCLE.initial, **data)
     db.session.add(cycle)
     db.session.flush()
@@ -236,7 +237,7 @@ def launch(cycle: Cycle, now: datetime) -> int:
     return _appraisal_count(cycle.id) - before
 
 
-def duty_conflicts(cycle: Cycle) -> list[str]:
+def duty_conflicts(cycle: Cycle) -> list[Message]:
     """Employees a launch would give an assessor or superior who is themself or each other.
 
     The org chart refuses reporting loops on every edit, but data from an import or a direct
@@ -259,11 +260,29 @@ def duty_conflicts(cycle: Cycle) -> list[str]:
     ).all()
     found = []
     for eid, nip, name, assessor, superior in rows:
-        who = "themself" if assessor == eid else f"employee {assessor}"
-        role = "assessor" if assessor == eid else "assessor and superior"
-        if superior == eid and assessor != eid:
-            who, role = "themself", "assessor's superior"
-        found.append(f"{name} (id {eid}, NIP {nip}) would have {who} as {role}")
+        if assessor == eid:
+            found.append(
+                N_("{name} (id {id}, NIP {nip}) would have themself as assessor", name=name, id=eid, nip=nip)
+            )
+        elif superior == eid:
+            found.append(
+                N_(
+                    "{name} (id {id}, NIP {nip}) would have themself as assessor's superior",
+                    name=name,
+                    id=eid,
+                    nip=nip,
+                )
+            )
+        else:
+            found.append(
+                N_(
+                    "{name} (id {id}, NIP {nip}) would have employee {assessor} as assessor and superior",
+                    name=name,
+                    id=eid,
+                    nip=nip,
+                    assessor=assessor,
+                )
+            )
     return found
 
 
@@ -304,11 +323,15 @@ def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
 def no_open_appraisals_unless_forced(ctx: guards.GuardContext) -> dict:
     if ctx.fields.get("force"):
         if not (ctx.fields.get("reason") or "").strip():
-            return {"reason": "A forced close needs a reason."}
+            return {"reason": N_("A forced close needs a reason.")}
         return {}
     count = open_appraisal_count(ctx.cycle.id)
     if count:
-        return {"appraisals": f"{count} appraisals are still open; close them or force with a reason."}
+        return {
+            "appraisals": N_(
+                "{count} appraisals are still open; close them or force with a reason.", count=count
+            )
+        }
     return {}
 
 
@@ -316,9 +339,19 @@ def no_open_appraisals_unless_forced(ctx: guards.GuardContext) -> dict:
 def org_chart_separates_duties(ctx: guards.GuardContext) -> dict:
     """Launch only when every employee's assessor and superior are two other people."""
     conflicts = duty_conflicts(ctx.cycle)
+    if len(conflicts) > 10:
+        return {
+            "org_chart": N_(
+                "Fix the superiors of these employees before launching: {employees}; and {more} more.",
+                employees="; ".join(conflicts[:10]),
+                more=len(conflicts) - 10,
+            )
+        }
     if conflicts:
-        shown = "; ".join(conflicts[:10]) + (
-            f"; and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
-        )
-        return {"org_chart": f"Fix the superiors of these employees before launching: {shown}."}
+        return {
+            "org_chart": N_(
+                "Fix the superiors of these employees before launching: {employees}.",
+                employees="; ".join(conflicts),
+            )
+        }
     return {}

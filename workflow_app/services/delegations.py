@@ -11,6 +11,7 @@ from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Appraisal, Delegation, Employee, Unit, User
 from workflow_app.services import audit
 from workflow_app.services.access import Actor
@@ -42,22 +43,22 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
     delegator = active_employee(data["delegator_id"], "delegator_id")
     delegate = active_employee(data["delegate_id"], "delegate_id")
     if not actor.hr_covers(delegator.unit.path):
-        raise problems.forbidden("Only HR in the delegator's unit scope records a delegation.")
+        raise problems.forbidden(N_("Only HR in the delegator's unit scope records a delegation."))
     if not actor.hr_covers(delegate.unit.path):
-        raise problems.forbidden("The delegate works outside your HR scope.")
+        raise problems.forbidden(N_("The delegate works outside your HR scope."))
     errors = {}
     if delegator.id == delegate.id:
-        errors["delegate_id"] = ["The delegate must be someone else."]
+        errors["delegate_id"] = [N_("The delegate must be someone else.")]
     elif actor.employee_id == delegate.id:
-        errors["delegate_id"] = ["You cannot appoint yourself; another HR officer records this."]
+        errors["delegate_id"] = [N_("You cannot appoint yourself; another HR officer records this.")]
     elif _moves_own_appraisal(actor, Appraisal.assessor_id == delegator.id) or _reports_to(actor, delegator):
         errors["delegator_id"] = [
-            "The delegator assesses your own appraisal; another HR officer records this delegation."
+            N_("The delegator assesses your own appraisal; another HR officer records this delegation.")
         ]
     if data["end_date"] < data["start_date"]:
-        errors["end_date"] = ["Must not be before start_date."]
+        errors["end_date"] = [N_("Must not be before {field}.", field="start_date")]
     elif data["end_date"] < local_date(utcnow(), delegator.unit.timezone):
-        errors["end_date"] = ["A delegation that has already ended cannot be recorded."]
+        errors["end_date"] = [N_("A delegation that has already ended cannot be recorded.")]
     overlapping = db.session.scalar(
         select(Delegation.id).where(
             Delegation.delegator_id == delegator.id,
@@ -67,7 +68,7 @@ def create_delegation(actor: Actor, data: dict) -> Delegation:
         )
     )
     if overlapping:
-        errors["start_date"] = [f"Delegation {overlapping} already covers part of this range."]
+        errors["start_date"] = [N_("Delegation {id} already covers part of this range.", id=overlapping)]
     if errors:
         raise problems.validation_error(errors)
     d = Delegation(created_by_id=actor.user_id, **data)
@@ -243,10 +244,10 @@ def end_delegation(actor: Actor, delegation_id: int) -> Delegation:
     if d is None or not actor.hr_covers(d.delegator.unit.path):
         raise problems.not_found("delegation")
     if d.ended_at is not None:
-        raise problems.Problem(409, "delegation-ended", detail="This delegation has already ended.")
+        raise problems.Problem(409, "delegation-ended", detail=N_("This delegation has already ended."))
     if _moves_own_appraisal(actor, Appraisal.delegation_id == d.id):
         raise problems.forbidden(
-            "Ending this delegation moves your own appraisal; another HR officer ends it."
+            N_("Ending this delegation moves your own appraisal; another HR officer ends it.")
         )
     end(d, utcnow(), actor)
     return d

@@ -1,6 +1,8 @@
 """Guard implementations, named by the state-machine definitions.
 
-A guard returns a map of field -> message when its condition fails, or an empty map.
+A guard returns a map of field -> message when its condition fails, or an empty map. Every
+message is an ``N_`` template with named parameters: the API answers with its English text, the
+web UI shows its translation beside the field.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from workflow_app.clock import ZONE_OFFSETS, end_of_local_day
+from workflow_app.i18n import N_
 from workflow_app.models import BERAKHLAK, Appraisal, Cycle
 from workflow_app.scoring import is_extreme, training_required
 
@@ -64,26 +67,29 @@ def plan_complete(ctx: GuardContext) -> dict:
     errors: dict = {}
     main = [i for i in a.plan_items if i.kind == "utama"]
     if not main:
-        errors["plan_items"] = "At least one main (utama) plan item is required."
+        errors["plan_items"] = N_("At least one main (utama) plan item is required.")
     incomplete = [
         i.position
         for i in a.plan_items
         if not (i.indicator or "").strip() or not (i.target_value or "").strip()
     ]
     if incomplete:
-        errors["plan_items"] = (
-            f"Every plan item needs an indicator and a target (items at positions {incomplete})."
+        errors["plan_items"] = N_(
+            "Every plan item needs an indicator and a target (items at positions {positions}).",
+            positions=incomplete,
         )
     have = {b.value for b in a.behaviours if (b.expectation or "").strip()}
     missing = [v for v in BERAKHLAK if v not in have]
     if missing:
-        errors["behaviours"] = f"Behaviour expectations are missing for: {', '.join(missing)}."
+        errors["behaviours"] = N_(
+            "Behaviour expectations are missing for: {values}.", values=", ".join(missing)
+        )
     return errors
 
 
 def midyear_window_open(ctx: GuardContext) -> dict:
     if ctx.today < ctx.cycle.midyear_start:
-        return {"cycle": f"The mid-year window opens on {ctx.cycle.midyear_start.isoformat()}."}
+        return {"cycle": N_("The mid-year window opens on {date}.", date=ctx.cycle.midyear_start.isoformat())}
     return {}
 
 
@@ -94,7 +100,11 @@ def midyear_progress_recorded(ctx: GuardContext) -> dict:
         if i.kind == "utama" and not (i.midyear_realisation or "").strip()
     ]
     if missing:
-        return {"plan_items": f"Mid-year progress is missing for main items at positions {missing}."}
+        return {
+            "plan_items": N_(
+                "Mid-year progress is missing for main items at positions {positions}.", positions=missing
+            )
+        }
     return {}
 
 
@@ -104,21 +114,29 @@ def scoring_window_open(ctx: GuardContext) -> dict:
         return {}  # a reopened appraisal is scored within the date HR gave
     if not (c.scoring_start <= ctx.today <= c.scoring_end):
         return {
-            "cycle": (f"The scoring window is {c.scoring_start.isoformat()} to {c.scoring_end.isoformat()}.")
+            "cycle": N_(
+                "The scoring window is {start} to {end}.",
+                start=c.scoring_start.isoformat(),
+                end=c.scoring_end.isoformat(),
+            )
         }
     return {}
 
 
 def scoring_window_started(ctx: GuardContext) -> dict:
     if ctx.today < ctx.cycle.scoring_start:
-        return {"cycle": f"The scoring window opens on {ctx.cycle.scoring_start.isoformat()}."}
+        return {"cycle": N_("The scoring window opens on {date}.", date=ctx.cycle.scoring_start.isoformat())}
     return {}
 
 
 def final_realisation_recorded(ctx: GuardContext) -> dict:
     missing = [i.position for i in ctx.appraisal.plan_items if not (i.final_realisation or "").strip()]
     if missing:
-        return {"plan_items": f"Final realisation is missing for items at positions {missing}."}
+        return {
+            "plan_items": N_(
+                "Final realisation is missing for items at positions {positions}.", positions=missing
+            )
+        }
     return {}
 
 
@@ -126,7 +144,7 @@ def ratings_justified(ctx: GuardContext) -> dict:
     f = ctx.fields
     extreme = is_extreme(f.get("rating_hasil_kerja")) or is_extreme(f.get("rating_perilaku"))
     if extreme and not (f.get("justification") or "").strip():
-        return {"justification": "A rating above or below expectation needs a justification."}
+        return {"justification": N_("A rating above or below expectation needs a justification.")}
     return {}
 
 
@@ -134,17 +152,17 @@ def closable(ctx: GuardContext) -> dict:
     a = ctx.appraisal
     errors: dict = {}
     if a.state == "feedback_given" and training_required(a.predikat):
-        errors["predikat"] = f"Training is mandatory for predikat '{a.predikat}'."
+        errors["predikat"] = N_("Training is mandatory for predikat '{predikat}'.", predikat=a.predikat)
     if a.state == "training_assigned":
         open_items = [t.id for t in a.trainings if t.status == "assigned"]
         if open_items:
-            errors["trainings"] = f"Trainings {open_items} are neither completed nor recorded."
+            errors["trainings"] = N_("Trainings {ids} are neither completed nor recorded.", ids=open_items)
     # The right to object outlives feedback and training: close only once it is spent.
     if current_objection(a) is None and a.result_accepted_at is None and objection_window_open(a, ctx.now):
         deadline = objection_deadline(a.scored_at, ctx.zone)
-        errors["objection"] = (
-            f"The employee may object until {deadline.isoformat()}Z and has neither objected nor "
-            "accepted the result."
+        errors["objection"] = N_(
+            "The employee may object until {deadline} and has neither objected nor accepted the result.",
+            deadline=f"{deadline.isoformat()}Z",
         )
     return errors
 
@@ -152,22 +170,22 @@ def closable(ctx: GuardContext) -> dict:
 def objection_allowed(ctx: GuardContext) -> dict:
     a = ctx.appraisal
     if current_objection(a) is not None:
-        return {"objection": "An objection was already filed against this score."}
+        return {"objection": N_("An objection was already filed against this score.")}
     if a.result_accepted_at is not None:
-        return {"objection": "The result was accepted; the right to object was waived."}
+        return {"objection": N_("The result was accepted; the right to object was waived.")}
     if not objection_window_open(a, ctx.now):
-        return {"objection": "Objections must be filed within 14 days of the score."}
+        return {"objection": N_("Objections must be filed within 14 days of the score.")}
     return {}
 
 
 def result_acceptable(ctx: GuardContext) -> dict:
     a = ctx.appraisal
     if a.result_accepted_at is not None:
-        return {"objection": "The result was already accepted."}
+        return {"objection": N_("The result was already accepted.")}
     if current_objection(a) is not None:
-        return {"objection": "An objection was filed; its decision is final."}
+        return {"objection": N_("An objection was filed; its decision is final.")}
     if not objection_window_open(a, ctx.now):
-        return {"objection": "The objection window has closed; the result is final already."}
+        return {"objection": N_("The objection window has closed; the result is final already.")}
     return {}
 
 
@@ -182,7 +200,13 @@ def due_date_in_cycle(ctx: GuardContext) -> dict:
         return {}
     end = cycle_end(ctx.cycle)
     if not ctx.today <= due <= end:
-        return {"due_date": f"Must lie between today ({ctx.today.isoformat()}) and the cycle's end ({end})."}
+        return {
+            "due_date": N_(
+                "Must lie between today ({today}) and the cycle's end ({end}).",
+                today=ctx.today.isoformat(),
+                end=end,
+            )
+        }
     return {}
 
 
@@ -192,9 +216,10 @@ def training_dates_in_cycle(ctx: GuardContext) -> dict:
         due = _as_date(item.get("due_date"))
         if due is not None and not ctx.today <= due <= end:
             return {
-                "trainings": (
-                    f"Training due dates must lie between today ({ctx.today.isoformat()}) and the "
-                    f"cycle's end ({end})."
+                "trainings": N_(
+                    "Training due dates must lie between today ({today}) and the cycle's end ({end}).",
+                    today=ctx.today.isoformat(),
+                    end=end,
                 )
             }
     return {}
@@ -206,9 +231,9 @@ def objection_decision_valid(ctx: GuardContext) -> dict:
     has_ratings = f.get("rating_hasil_kerja") is not None or f.get("rating_perilaku") is not None
     if decision == "amended":
         if not (f.get("rating_hasil_kerja") and f.get("rating_perilaku")):
-            return {"rating_hasil_kerja": "Amended decisions give both ratings."}
+            return {"rating_hasil_kerja": N_("Amended decisions give both ratings.")}
     elif decision == "upheld" and has_ratings:
-        return {"decision": "An upheld decision keeps the ratings; send 'amended' to change them."}
+        return {"decision": N_("An upheld decision keeps the ratings; send 'amended' to change them.")}
     return {}
 
 

@@ -7,13 +7,14 @@ from sqlalchemy import func, or_, select
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Incident, Notification, OutboxMessage, Unit
 from workflow_app.services.access import Actor, unit_scope_filter
 
 
 def _require_staff(actor: Actor) -> None:
     if not (actor.hr_paths or actor.admin_paths):
-        raise problems.forbidden("Incidents are for HR and admins.")
+        raise problems.forbidden(N_("Incidents are for HR and admins."))
 
 
 def _visible(actor: Actor):
@@ -48,7 +49,7 @@ def retry(actor: Actor, incident_id: int) -> Incident:
     if incident is None:
         raise problems.not_found("incident")
     if incident.resolved_at is not None:
-        raise problems.Problem(409, "incident-resolved", detail="This incident is already resolved.")
+        raise problems.Problem(409, "incident-resolved", detail=N_("This incident is already resolved."))
     now = utcnow()
     if incident.ref_type == "notification":
         row = db.session.get(Notification, incident.ref_id)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Employee, Leave
 from workflow_app.services import audit
 from workflow_app.services.access import Actor
@@ -18,13 +19,15 @@ def _employee(actor: Actor, employee_id: int, write: bool) -> Employee:
     if employee is None:
         raise problems.not_found("employee")
     if write and actor.employee_id == employee_id:
-        raise problems.forbidden("Your own leave pauses your own deadlines: another HR officer records it.")
+        raise problems.forbidden(
+            N_("Your own leave pauses your own deadlines: another HR officer records it.")
+        )
     if actor.manages(employee.unit.path):
         return employee
     if not write and actor.employee_id == employee_id:
         return employee
     if actor.employee_id == employee_id:
-        raise problems.forbidden("Leave is recorded by HR.")
+        raise problems.forbidden(N_("Leave is recorded by HR."))
     raise problems.not_found("employee")
 
 
@@ -38,7 +41,7 @@ def list_leave(actor: Actor, employee_id: int) -> list[Leave]:
 def add_leave(actor: Actor, employee_id: int, data: dict) -> tuple[Leave, int]:
     _employee(actor, employee_id, write=True)
     if data["end_date"] < data["start_date"]:
-        raise problems.validation_error({"end_date": ["Must not be before start_date."]})
+        raise problems.validation_error({"end_date": [N_("Must not be before {field}.", field="start_date")]})
     leave = Leave(employee_id=employee_id, created_by_id=actor.user_id, **data)
     db.session.add(leave)
     db.session.flush()

@@ -12,6 +12,7 @@ from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Appraisal, Unit
 from workflow_app.services.access import Actor, unit_scope_filter
 
@@ -20,14 +21,14 @@ AGEING_BUCKETS = ((7, "0-7"), (14, "8-14"), (30, "15-30"))
 
 def _scoped(actor: Actor, query, filters: dict):
     if not (actor.hr_paths or actor.admin_paths):
-        raise problems.forbidden("Monitoring is for HR and admins.")
+        raise problems.forbidden(N_("Monitoring is for HR and admins."))
     query = query.where(unit_scope_filter(actor))
     if filters.get("cycle") is not None:
         query = query.where(Appraisal.cycle_id == filters["cycle"])
     if filters.get("unit") is not None:
         unit = db.session.get(Unit, filters["unit"])
         if unit is None or not actor.manages(unit.path):
-            raise problems.validation_error({"unit": ["No unit with that id is in your scope."]})
+            raise problems.validation_error({"unit": [N_("No unit with that id is in your scope.")]})
         query = query.where(Unit.path.startswith(unit.path, autoescape=True))
     return query
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflow_app import problems
 from workflow_app.extensions import db
+from workflow_app.i18n import N_
 from workflow_app.models import Employee
 
 
@@ -11,7 +12,7 @@ def active_employee(employee_id: int, field: str) -> Employee:
     """The active employee ``employee_id``, or a 422 on ``field``."""
     employee = db.session.get(Employee, employee_id)
     if employee is None or not employee.active:
-        raise problems.validation_error({field: ["No active employee with that id."]})
+        raise problems.validation_error({field: [N_("No active employee with that id.")]})
     return employee
 
 

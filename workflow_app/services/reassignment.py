@@ -5,6 +5,7 @@ from __future__ import annotations
 from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.clock import utcnow
+from workflow_app.i18n import N_
 from workflow_app.models import Appraisal
 from workflow_app.services import audit, workflow
 from workflow_app.services.access import Actor, appraisal_relations
@@ -19,30 +20,32 @@ def reassign(
 ) -> Appraisal:
     """HR changes the assessor (and the assessor's superior) of a loaded, locked open appraisal."""
     if "hr" not in appraisal_relations(actor, appraisal):
-        raise problems.forbidden("Only HR in scope reassigns an appraisal.")
+        raise problems.forbidden(N_("Only HR in scope reassigns an appraisal."))
     if appraisal.state not in APPRAISAL.open_states:
-        raise problems.Problem(409, "appraisal-closed", detail=f"The appraisal is {appraisal.state}.")
+        raise problems.Problem(
+            409, "appraisal-closed", detail=N_("The appraisal is {state}.", state=appraisal.state)
+        )
     new_assessor = active_employee(assessor_id, "assessor_id")
     if not actor.hr_covers(new_assessor.unit.path):
-        raise problems.forbidden("The new assessor works outside your HR scope.")
+        raise problems.forbidden(N_("The new assessor works outside your HR scope."))
     new_superior = superior_id if superior_id is not None else new_assessor.superior_id
     if new_superior is not None:
         superior = active_employee(new_superior, "superior_id")
         if superior_id is not None and not actor.hr_covers(superior.unit.path):
-            raise problems.forbidden("The new superior works outside your HR scope.")
+            raise problems.forbidden(N_("The new superior works outside your HR scope."))
     errors = {}
     if new_assessor.id == appraisal.employee_id:
-        errors["assessor_id"] = ["An employee cannot assess themself."]
+        errors["assessor_id"] = [N_("An employee cannot assess themself.")]
     if new_superior == appraisal.employee_id:
-        errors["superior_id"] = ["The employee cannot be the superior on their own appraisal."]
+        errors["superior_id"] = [N_("The employee cannot be the superior on their own appraisal.")]
     elif new_superior is not None and new_superior == new_assessor.id:
-        errors["superior_id"] = ["The assessor and the assessor's superior must be different people."]
+        errors["superior_id"] = [N_("The assessor and the assessor's superior must be different people.")]
     elif new_superior is not None and new_superior == appraisal.scored_by_employee_id:
-        errors["superior_id"] = ["Whoever gave the current score cannot decide an objection against it."]
+        errors["superior_id"] = [N_("Whoever gave the current score cannot decide an objection against it.")]
     if errors:
         raise problems.validation_error(errors)
     if (new_assessor.id, new_superior) == (appraisal.assessor_id, appraisal.superior_id):
-        raise problems.validation_error({"assessor_id": ["This is already the assessor."]})
+        raise problems.validation_error({"assessor_id": [N_("This is already the assessor.")]})
     now = utcnow()
     old = {"old_assessor_id": appraisal.assessor_id, "old_superior_id": appraisal.superior_id}
     appraisal.assessor_id = new_assessor.id

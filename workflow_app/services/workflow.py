@@ -25,6 +25,7 @@ from datetime import datetime
 from state_machines.core import Transition, WorkflowDefinition
 from workflow_app import problems
 from workflow_app.clock import utcnow
+from workflow_app.i18n import N_
 from workflow_app.models import TransitionLog
 from workflow_app.services import audit, guards
 from workflow_app.services.access import Actor
@@ -70,7 +71,7 @@ def transition_of(workflow: Workflow, event: str) -> Transition:
 
 def check_version(row, version) -> None:
     if version is None:
-        raise problems.validation_error({"version": ["Missing data for required field."]})
+        raise problems.validation_error({"version": [N_("Missing data for required field.")]})
     if version != row.version:
         raise problems.version_conflict(row.version)
 
@@ -80,13 +81,26 @@ def check_fields(transition: Transition, fields: dict) -> None:
     errors: dict = {}
     for key in fields:
         if key not in accepted and fields[key] is not None:
-            errors[key] = [f"Not accepted by event '{transition.event}'."]
+            errors[key] = [N_("Not accepted by event '{event}'.", event=transition.event)]
     for key in transition.required:
         value = fields.get(key)
         if value is None or (isinstance(value, (str, list)) and not value):
-            errors[key] = [f"Required by event '{transition.event}'."]
+            errors[key] = [N_("Required by event '{event}'.", event=transition.event)]
     if errors:
         raise problems.validation_error(errors)
+
+
+def _not_yours(event: str, transition: Transition, relations: frozenset[str]):
+    """Why the caller may not fire ``event``: who may, and what the caller is here."""
+    roles = ", ".join(transition.roles)
+    if not relations:
+        return N_("'{event}' may be fired by {roles}; you are not involved here.", event=event, roles=roles)
+    return N_(
+        "'{event}' may be fired by {roles}; you are {relations} here.",
+        event=event,
+        roles=roles,
+        relations=", ".join(sorted(relations)),
+    )
 
 
 def first_role(relations: frozenset[str], transition: Transition) -> str:
@@ -118,10 +132,7 @@ def fire(
     transition = transition_of(workflow, event)
     relations = workflow.relations(actor, row)
     if not relations.intersection(transition.roles):
-        raise problems.forbidden(
-            f"'{event}' may be fired by {', '.join(transition.roles)}; you are "
-            f"{', '.join(sorted(relations)) or 'not involved'} here."
-        )
+        raise problems.forbidden(_not_yours(event, transition, relations))
     if require_version:
         check_version(row, version)
     if row.state not in transition.source:
