@@ -27,6 +27,8 @@ RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
 RUN groupadd --system --gid 10001 kinerja \
     && useradd --system --uid 10001 --gid kinerja --home-dir /app --shell /usr/sbin/nologin kinerja
 COPY --chown=kinerja:kinerja . .
+# The UI's message catalogues are compiled at build time (.mo files are not committed).
+RUN pybabel -q compile -d workflow_app/translations
 RUN mkdir -p /app/instance && chown kinerja:kinerja /app/instance
 USER kinerja
 
