@@ -63,13 +63,14 @@ def form_errors(problem: problems.Problem) -> FormErrors:
         summary = [gettext("Someone else changed this appraisal first. Review it below and try again.")]
     elif problem.slug == "invalid-transition":
         summary = [gettext("This step is no longer possible in the appraisal's current state.")]
+    elif problem.slug == "guard-failed":
+        summary = [gettext("This step cannot be taken yet:")]
     elif problem.detail and not fields:
         summary = [localize(problem.detail)]
     else:
         summary = [gettext("Correct the fields marked below.")]
-    for name, messages in fields.items():
-        if name.startswith("_") or name in ("cycle", "objection", "predikat", "trainings", "plan_items"):
-            summary.extend(messages)
+    for name in [n for n in fields if n.startswith("_")]:  # errors of the whole form
+        summary.extend(fields.pop(name))
     return FormErrors(problem.status, summary, fields)
 
 
