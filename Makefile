@@ -44,7 +44,7 @@ catalogues: install
 translations: install
 	PYTHONPATH=. $(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
 	  --project Kinerja --copyright-holder "Kinerja" -o workflow_app/translations/messages.pot .
-	$(VENV)/bin/pybabel -q update -N --no-wrap -i workflow_app/translations/messages.pot -d workflow_app/translations
+	$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-obsolete -i workflow_app/translations/messages.pot -d workflow_app/translations
 	$(VENV)/bin/pybabel -q compile -d workflow_app/translations
 
 run: catalogues

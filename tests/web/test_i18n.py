@@ -32,13 +32,13 @@ def extracted(tmp_path) -> set[str]:
         cwd=ROOT, check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     with open(pot, "rb") as fh:
-        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+        return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh) if m.id}
 
 
 def test_every_string_of_the_code_is_translated_into_indonesian(tmp_path):
     ids = extracted(tmp_path)
     po = catalogue("id")
-    missing = sorted(i for i in ids if not (po.get(i) and po.get(i).string and not po.get(i).fuzzy))
+    missing = sorted(i for i in ids if not ((m := po.get(i[1], context=i[0])) and m.string and not m.fuzzy))
     assert missing == [], f"{len(missing)} strings lack an Indonesian translation (make translations)"
 
 
@@ -57,7 +57,7 @@ def test_state_machine_labels_in_the_catalogue_agree_with_the_definition(workflo
     po = catalogue("id")
     labels = [s.label for s in workflow.states.values()] + [t.label for t in workflow.transitions.values()]
     for label in labels:
-        entry = po.get(label["en"])
+        entry = po.get(label["en"], context=workflow.name)
         assert entry is not None and entry.string == label["id"], label
 
 

@@ -1,16 +1,20 @@
 """A Babel extractor for the state machines' labels (``make translations``; dev tooling only).
 
 A definition labels each state and event as ``{"id": "...", "en": "..."}``. The English text is the
-message id the UI translates (``web.i18n.label``); the Indonesian text comes along as the
-translator's comment, and ``tests/web/test_i18n.py`` checks that the ``id`` catalogue says the same.
+message id the UI translates (``web.i18n.label``), in the context of the workflow's name (the file's
+name: the same English may read differently in two workflows, like a closed appraisal, *Selesai*,
+and a closed cycle, *Ditutup*); the Indonesian text comes along as the translator's comment, and
+``tests/web/test_i18n.py`` checks that the ``id`` catalogue says the same.
 """
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 
 def extract_labels(fileobj, keywords, comment_tags, options):
+    context = Path(getattr(fileobj, "name", "workflow")).stem
     tree = ast.parse(fileobj.read())
     for node in ast.walk(tree):
         if not isinstance(node, ast.Dict):
@@ -24,4 +28,4 @@ def extract_labels(fileobj, keywords, comment_tags, options):
                 if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
             }
             if "en" in texts:
-                yield value.lineno, None, texts["en"], [f"id: {texts.get('id', '')}"]
+                yield value.lineno, "pgettext", (context, texts["en"]), [f"id: {texts.get('id', '')}"]

@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from flask import Flask, request, session
-from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
+from flask_babel import Babel, format_date, format_datetime, get_locale, gettext, pgettext
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -77,17 +77,19 @@ def _fill(template: str, params: dict) -> str:
         return template.format(**params)
 
 
-def label(definition_label: dict) -> str:
-    """A state's or event's label from the definition: its English text through the catalogue."""
-    return gettext(definition_label["en"])
+def label(definition_label: dict, workflow: str = "appraisal") -> str:
+    """A state's or event's label from a definition: its English text through the catalogue, in
+    the workflow's context (a closed appraisal and a closed cycle read differently)."""
+    english = definition_label["en"]
+    return pgettext(workflow, english)
 
 
 def state_label(state: str, workflow=APPRAISAL) -> str:
-    return label(workflow.states[state].label)
+    return label(workflow.states[state].label, workflow.name)
 
 
 def event_label(event: str, workflow=APPRAISAL) -> str:
-    return label(workflow.transitions[event].label)
+    return label(workflow.transitions[event].label, workflow.name)
 
 
 def select_locale() -> str:
