@@ -281,3 +281,15 @@ def on_behalf_of(appraisal: Appraisal, actor: Actor, role: str) -> int | None:
         if d is None or d.delegate_id != actor.employee_id:
             return None  # an exception: the delegator's superior acts in their own right
         return db.session.scalar(select(User.id).where(User.employee_id == d.delegator_id))
+
+
+def my_delegations(actor: Actor) -> list[Delegation]:
+    """The delegations (Plt/Plh) the caller takes part in, as delegator or as delegate, newest first."""
+    if actor.employee_id is None:
+        return []
+    return db.session.scalars(
+        select(Delegation)
+        .where((Delegation.delegator_id == actor.employee_id) | (Delegation.delegate_id == actor.employee_id))
+        .options(joinedload(Delegation.delegator), joinedload(Delegation.delegate))
+        .order_by(Delegation.start_date.desc(), Delegation.id.desc())
+    ).all()

@@ -70,3 +70,16 @@ def due_at(
 def add_working_days(start: date, days: int) -> date:
     """Working days on the national calendar (no cycle overrides, no leave)."""
     return calendar.WorkCalendar().add_working_days(start, days)
+
+
+def working_days_left(
+    due_at: datetime | None, zone: str, cal: calendar.WorkCalendar, now: datetime
+) -> int | None:
+    """Working days from today to the due day, both in ``zone``: 0 when due today, negative when
+    overdue (by that many working days), None without a due date."""
+    if due_at is None:
+        return None
+    today, due = local_date(now, zone), local_date(due_at, zone)
+    if due >= today:
+        return cal.working_days_between(today, due)
+    return -cal.working_days_between(due, today)

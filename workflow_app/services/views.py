@@ -16,7 +16,7 @@ from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Unit
-from workflow_app.services import appraisals, cycles, delegations, guards, monitoring
+from workflow_app.services import appraisals, calendar, cycles, delegations, guards, monitoring, sla
 from workflow_app.services.access import Actor, appraisal_relations, holder_employee_id
 
 
@@ -142,3 +142,19 @@ def delegation_view(d: Delegation, *, with_exceptions: bool = False) -> dict:
     if with_exceptions:
         data["exceptions"] = delegations.exceptions(d)
     return data
+
+
+def inbox_with_deadlines(actor: Actor, now: datetime | None = None) -> list[dict]:
+    """The inbox (``inbox``), each row with the working days left to its due date.
+
+    Working days follow the cycle's calendar (weekends, national holidays, cuti bersama and
+    the cycle's own additions); the holder's leave has already moved ``due_at`` itself.
+    """
+    now = now or utcnow()
+    rows = []
+    for a in appraisals.tasks(actor):
+        row = appraisal_row(actor, a, now)
+        zone = a.unit.timezone
+        row["working_days_left"] = sla.working_days_left(a.due_at, zone, calendar.for_cycle(a.cycle), now)
+        rows.append(row)
+    return rows
