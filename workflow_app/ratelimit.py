@@ -87,11 +87,13 @@ def init_app(app: Flask) -> Limiter:
     limiter.init_app(app)
     views = {}
     for name, view in _VIEWS.items():
-        per_address = limiter.limit(
-            _per_address, key_func=client_address, scope="address", deduct_when=_failed
+        # Shared limits: the API's token endpoint and the web's sign-in form count failures in
+        # the same buckets, so a guesser does not get the limit once per door.
+        per_address = limiter.shared_limit(
+            _per_address, key_func=client_address, scope="login-address", deduct_when=_failed
         )
-        per_user = limiter.limit(
-            _per_user_and_address, key_func=username_and_address, scope="user", deduct_when=_failed
+        per_user = limiter.shared_limit(
+            _per_user_and_address, key_func=username_and_address, scope="login-user", deduct_when=_failed
         )
         views[name] = per_address(per_user(view))
     app.extensions[EXTENSION] = {"limiter": limiter, "views": views}

@@ -13,22 +13,6 @@ from workflow_app import create_app
 from workflow_app.extensions import db
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app, monkeypatch):
-    """Every test client's request gets a fresh ``flask.g`` (see tests/web/test_inbox.py)."""
-    from flask import g
-    from flask.testing import FlaskClient
-
-    original = FlaskClient.open
-
-    def open_with_fresh_g(self, *args, **kwargs):
-        for name in list(vars(g)):
-            delattr(g, name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_with_fresh_g)
-
-
 def sign_in(web: Web, username: str, password: str = factories.PASSWORD, next_: str | None = None, **kw):
     data = {"username": username, "password": password, "csrf_token": web.token()}
     if next_ is not None:
@@ -170,15 +154,6 @@ def test_the_login_throttle_of_the_api_applies_to_the_form(web, org, app, forget
         app.config["LOGIN_MAX_FAILURES"] = saved
 
 
-SHARED_BUCKETS = pytest.mark.xfail(
-    strict=True,
-    reason="Flask-Limiter keeps one bucket per endpoint: the form and POST /api/v1/auth/tokens "
-    "count failures apart, so a guesser gets the limit twice. ratelimit.init_app should use "
-    "limiter.shared_limit(..., scope='login-user' / 'login-address') (lead's file).",
-)
-
-
-@SHARED_BUCKETS
 @pytest.mark.parametrize("first", ["api", "form"])
 def test_failures_at_either_door_count_for_both(web, org, app, forget_failed_logins, first):
     saved = app.config["LOGIN_MAX_FAILURES"]

@@ -62,6 +62,7 @@ def test_state_machine_labels_in_the_catalogue_agree_with_the_definition(workflo
 
 
 def test_pages_speak_indonesian_by_default_and_english_on_request(web):
+    web.lang = None
     page = text_of(web.get("/login"))
     assert '<html lang="id">' in page and "Masuk" in page
     english = text_of(web.get("/login", headers={"Accept": "text/html", "Accept-Language": "en"}))
@@ -69,6 +70,7 @@ def test_pages_speak_indonesian_by_default_and_english_on_request(web):
 
 
 def test_the_language_switch_sticks_for_the_browser(web):
+    web.lang = None
     r = web.post("/language", {"lang": "en", "next": "/login"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     assert '<html lang="en">' in text_of(web.get("/login"))

@@ -18,29 +18,6 @@ from workflow_app.extensions import db
 from workflow_app.models import Appraisal, Notification, TransitionLog
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app, monkeypatch):
-    """Each request of a test client gets a fresh ``flask.g``.
-
-    The ``app`` fixture keeps one application context for the whole test, and Flask reuses it
-    for every request, so ``g`` (Flask-WTF's CSRF token, Flask-Login's user, the page chrome)
-    would leak from one request into the next: after signing in, every form's token would be
-    the one of the signed-out session, and a second client would see the first one's user.
-    (Belongs in tests/web/conftest.py.)
-    """
-    from flask import g
-    from flask.testing import FlaskClient
-
-    original = FlaskClient.open
-
-    def open_with_fresh_g(self, *args, **kwargs):
-        for name in list(vars(g)):
-            delattr(g, name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_with_fresh_g)
-
-
 def appraisal_id(cycle, employee) -> int:
     return db.session.scalar(
         select(Appraisal.id).where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == employee.id)

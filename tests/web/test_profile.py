@@ -12,22 +12,6 @@ from workflow_app.models import ApiToken, User
 from workflow_app.security import verify_password
 
 
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app, monkeypatch):
-    """Every test client's request gets a fresh ``flask.g`` (see tests/web/test_inbox.py)."""
-    from flask import g
-    from flask.testing import FlaskClient
-
-    original = FlaskClient.open
-
-    def open_with_fresh_g(self, *args, **kwargs):
-        for name in list(vars(g)):
-            delattr(g, name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_with_fresh_g)
-
-
 def user(username: str) -> User:
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.username == username))
@@ -73,6 +57,7 @@ def test_every_role_sees_its_profile(web, org, who):
 
 
 def test_preferences_are_saved_and_the_page_speaks_the_chosen_language(web, org):
+    web.lang = None  # the account's preference (Indonesian) decides, not a choice on the sign-in page
     web.login(org.u_staff)
     page = text_of(web.get("/profile"))
     assert '<html lang="id">' in page

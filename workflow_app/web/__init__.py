@@ -8,8 +8,7 @@ state-machine definition and ``services.access`` — never from a template.
 
 from __future__ import annotations
 
-from flask import Flask, g
-from flask_babel import refresh as refresh_babel
+from flask import Flask
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
 
@@ -39,11 +38,3 @@ def init_app(app: Flask) -> None:
     for blueprint in pages.BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"chrome": pages.chrome})
-
-    @app.before_request
-    def _fresh_request_state():
-        # ``g`` belongs to the app context, which a test (or a CLI command) may keep open
-        # across requests: each request starts without the last one's user, locale or chrome.
-        for key in ("_login_user", "chrome"):
-            g.pop(key, None)
-        refresh_babel()

@@ -93,11 +93,12 @@ def event_label(event: str, workflow=APPRAISAL) -> str:
 
 
 def select_locale() -> str:
-    if current_user and current_user.is_authenticated and current_user.user.locale in LOCALES:
-        return current_user.user.locale
+    """This browser's explicit choice, else the account's preference, else the browser's languages."""
     chosen = session.get("lang")
     if chosen in LOCALES:
         return chosen
+    if current_user and current_user.is_authenticated and current_user.user.locale in LOCALES:
+        return current_user.user.locale
     return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
 
 

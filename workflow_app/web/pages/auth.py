@@ -39,7 +39,10 @@ def login():
                 raise
             error = localize(problem.detail)
         else:
-            session.clear()  # nothing of an earlier visitor's session carries over
+            lang = session.get("lang")
+            session.clear()  # nothing of an earlier visitor's session carries over…
+            if lang:
+                session["lang"] = lang  # …but the language just chosen on this page
             session.permanent = True
             login_user(SessionUser(user, key))
             return redirect(target)
