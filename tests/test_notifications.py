@@ -338,3 +338,17 @@ def test_notifications_api_read_and_ownership(api, org, launched):
     assert api.post(f"/api/v1/notifications/{nid}/read", org.u_kasi).status_code == 404
     assert api.post(f"/api/v1/notifications/{nid}/read", org.u_staff).get_json()["read_at"]
     assert api.get("/api/v1/notifications", org.u_staff).get_json()["unread"] == 0
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_email_footer_links_to_the_profile_page(app, lang):
+    from workflow_app.notifications.catalog import KINDS
+    from workflow_app.notifications.render import render
+
+    kind = next(iter(KINDS))
+    with app.test_request_context("/"):
+        message = render(kind, {"appraisal_id": 7}, lang, "Budi")
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    assert f"{base}/profile" in message.text
+    assert f'<a href="{base}/profile">' in message.html
+    assert f"{base}/appraisals/7" in message.text

@@ -123,6 +123,7 @@ def render(kind: str, context: dict, lang: str, name: str, items: list[dict] | N
         "link": None if items else link_for(context),
         "open_label": words["open"],
         "footer": words["footer"],
+        "profile_link": current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/profile",
         "items": items or [],
     }
     return Rendered(
