@@ -273,7 +273,11 @@ def render_page(appraisal_id: int, *, form: str | None = None, values=None, erro
                 {
                     "event": event,
                     "label": event_label(event),
-                    "fields": list(transition.accepted_fields),
+                    # required fields first, the optional comment last
+                    "fields": sorted(
+                        transition.accepted_fields,
+                        key=lambda f: (f == "comment", f not in transition.required),
+                    ),
                     "required": set(transition.required),
                     "values": shown,
                     "trainings": _training_rows(shown.get("trainings")),
