@@ -295,15 +295,17 @@ def update_plan(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | 
     return appraisal
 
 
+# Which realisation column progress fills in each state (the web's progress form reads it too).
+PROGRESS_COLUMNS = {"midyear_review": "midyear_realisation", "final_review": "final_realisation"}
+
+
 def record_progress(actor: Actor, appraisal_id: int, data: dict, *, now: datetime | None = None) -> Appraisal:
     """Use case: record realisation (mid-year or final) and evidence per plan item."""
     appraisal = load(actor, appraisal_id, lock=True)
     relations = appraisal_relations(actor, appraisal)
     if not relations & PLAN_EDITORS:
         raise problems.forbidden(N_("Only the employee and the assessor record progress."))
-    column = {"midyear_review": "midyear_realisation", "final_review": "final_realisation"}.get(
-        appraisal.state
-    )
+    column = PROGRESS_COLUMNS.get(appraisal.state)
     if column is None:
         raise problems.Problem(
             409,

@@ -158,3 +158,85 @@ def inbox_with_deadlines(actor: Actor, now: datetime | None = None) -> list[dict
         row["working_days_left"] = sla.working_days_left(a.due_at, zone, calendar.for_cycle(a.cycle), now)
         rows.append(row)
     return rows
+
+
+# --- the appraisal page of the web UI -----------------------------------------------------------
+
+
+def next_steps(state: str, relations) -> list[dict]:
+    """What may happen next from ``state``, read from the definition: each event with its label,
+    the state it leads to, the roles that fire it and whether the caller holds one of them
+    (guards are not evaluated: they are checked when the event is fired)."""
+    relations = frozenset(relations)
+    return [
+        {
+            "event": t.event,
+            "label": t.label,
+            "to": t.target(state),
+            "roles": list(t.roles),
+            "yours": bool(relations.intersection(t.roles)),
+        }
+        for t in APPRAISAL.events_from(state)
+    ]
+
+
+def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
+    """Every step of the appraisal's log, oldest first, with the people named (404 as the detail)."""
+    from workflow_app.models import User
+
+    rows = appraisals.history(actor, appraisal_id)
+    ids = {r.actor_user_id for r in rows} | {r.on_behalf_of_user_id for r in rows}
+    ids.discard(None)
+    names: dict[int, str] = {}
+    if ids:
+        names = dict(
+            db.session.execute(
+                select(User.id, Employee.name)
+                .join(Employee, Employee.id == User.employee_id)
+                .where(User.id.in_(ids))
+            ).all()
+        )
+
+    def who(user) -> str | None:
+        return None if user is None else names.get(user.id) or user.username
+
+    return [
+        {
+            "seq": r.seq,
+            "event": r.event,
+            "transition": r.event in APPRAISAL.transitions,
+            "from_state": r.from_state,
+            "to_state": r.to_state,
+            "actor": who(r.actor),
+            "actor_role": r.actor_role,
+            "on_behalf_of": who(r.on_behalf_of),
+            "comment": r.comment,
+            "payload": r.payload or {},
+            "at": r.created_at,
+        }
+        for r in rows
+    ]
+
+
+def appraisal_overview(actor: Actor, appraisal_id: int) -> dict:
+    """The detail (``appraisal_detail``) with what the appraisal page adds: who holds it, the
+    cycle, what comes next, and which edits besides events the caller may make (the services
+    authorise each one again)."""
+    row = appraisal_detail(actor, appraisal_id)
+    a = db.session.get(Appraisal, appraisal_id)  # loaded by appraisal_detail: no query
+    relations = frozenset(row["relations"])
+    editor = bool(relations & appraisals.PLAN_EDITORS)
+    training_statuses = []
+    if a.state == "training_assigned":
+        training_statuses = [
+            s for s, role in (("completed", "employee"), ("recorded", "hr")) if role in relations
+        ]
+    row.update(
+        held_by=holder(a),
+        cycle={"id": a.cycle.id, "name": a.cycle.name, "year": a.cycle.year},
+        next_steps=next_steps(a.state, relations),
+        may_edit_plan=editor and a.state == "plan_drafted",
+        progress_column=appraisals.PROGRESS_COLUMNS.get(a.state) if editor else None,
+        training_statuses=training_statuses,
+    )
+    return row

@@ -8,10 +8,12 @@ state-machine definition and ``services.access`` — never from a template.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
 
+from workflow_app import problems
+from workflow_app.i18n import N_
 from workflow_app.web import errors, headers, i18n, session
 
 csrf = CSRFProtect()
@@ -38,3 +40,15 @@ def init_app(app: Flask) -> None:
     for blueprint in pages.BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"chrome": pages.chrome})
+
+    @app.before_request
+    def _refuse_unstorable_text():
+        """A NUL character is valid in a query string or a URL-encoded form, but no database text
+        column stores it: a page refuses it at the door (400), as the API does for JSON."""
+        if not (request.blueprint or "").startswith("web_"):
+            return
+        for values in (request.args, request.form):
+            if any("\x00" in value for _, value in values.items(multi=True)):
+                raise problems.Problem(
+                    400, "malformed-request", detail=N_("Text may not contain NUL characters.")
+                )
