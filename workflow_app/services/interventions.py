@@ -41,10 +41,15 @@ EXTEND_EVENT = "deadline_extended"
 INTERVENTIONS = ("nudge", "extend", "reassign")
 
 
-def available(relations: frozenset[str], state: str) -> list[str]:
-    """The interventions a caller with ``relations`` may attempt on an appraisal in ``state``."""
-    if "hr" not in relations or state not in APPRAISAL.open_states:
+def available(actor: Actor, appraisal: Appraisal, relations: frozenset[str] | None = None) -> list[str]:
+    """The interventions the actor may attempt on the appraisal: HR in scope, on an open one;
+    a nudge only when a person (not HR itself) holds it."""
+    if relations is None:
+        relations = appraisal_relations(actor, appraisal)
+    if "hr" not in relations or appraisal.state not in APPRAISAL.open_states:
         return []
+    if holder_employee_id(appraisal) is None:
+        return [i for i in INTERVENTIONS if i != "nudge"]
     return list(INTERVENTIONS)
 
 
