@@ -175,12 +175,14 @@ def attention_page(actor: Actor, filters: dict, page: int, per_page: int) -> dic
 def monitoring_filters(actor: Actor, filters: dict) -> tuple[list[Cycle], Cycle | None, dict]:
     """The cycles HR may choose from, the chosen one (the filter's, else the current one: the
     newest that is not closed) and the filters with that cycle; 403 for anyone but HR and admins."""
+    from workflow_app.i18n import N_
+
     visible = monitoring.cycles_in_scope(actor)
     chosen = None
     if filters.get("cycle") is not None:
         chosen = next((c for c in visible if c.id == filters["cycle"]), None)
         if chosen is None:
-            raise problems.validation_error({"cycle": ["No cycle with that id is in your scope."]})
+            raise problems.validation_error({"cycle": [N_("No cycle with that id is in your scope.")]})
     elif visible:
         chosen = next((c for c in visible if c.state != "closed"), visible[0])
     return visible, chosen, {**filters, "cycle": chosen.id if chosen else None}
@@ -209,16 +211,25 @@ def monitoring_overview(actor: Actor, filters: dict, page: int, per_page: int) -
 
 def attention_export(actor: Actor, filters: dict, limit: int = EXPORT_LIMIT, batch: int = 500) -> list[dict]:
     """Every row of HR's list for ``filters`` (the cycle chosen as the page chooses it), up to
-    ``limit``, in the order the page shows them."""
+    ``limit``, in the order the page shows them; read in batches, without counting."""
+    from sqlalchemy.orm import selectinload
+
     _, _, filters = monitoring_filters(actor, filters)
+    query, _idle = monitoring.attention_query(actor, filters)
+    query = query.options(
+        selectinload(Appraisal.unit),
+        selectinload(Appraisal.employee),
+        selectinload(Appraisal.assessor),
+        selectinload(Appraisal.superior),
+    )
+    now = utcnow()
     items: list[dict] = []
-    page = 1
     while len(items) < limit:
-        chunk = attention_page(actor, filters, page, batch)["items"]
-        items += chunk[: limit - len(items)]
-        if len(chunk) < batch:
+        size = min(batch, limit - len(items))
+        chunk = db.session.scalars(query.limit(size).offset(len(items))).all()
+        items += [attention_row(actor, a, now) for a in chunk]
+        if len(chunk) < size:
             break
-        page += 1
     return items
 
 

@@ -173,7 +173,8 @@ def _render_index(errors: FormErrors | None = None, status: int = 200, incident_
             errors=errors,
             incident_errors=incident_errors,
             query_args=_query_args,
-            here=request.full_path.rstrip("?"),
+            # where the list's forms come back to (not the URL of a refused POST)
+            here=request.full_path.rstrip("?") if request.method == "GET" else url_for(".index"),
         ),
         status,
     )
