@@ -586,3 +586,14 @@ def test_a_service_message_shows_its_parameters(web, org, cycle, aid):
     assert web.post(f"/monitoring/appraisals/{aid}/nudge", {}).status_code == 302
     body = text_of(web.post(f"/monitoring/appraisals/{aid}/nudge", {}))
     assert "{minutes}" not in body and re.search(r"try again in \d+ minutes", body)
+
+
+def test_a_scope_of_several_trees_shows_one_row_per_tree(web, org, cycle):
+    two = factories.user("hr_two", None, roles=[("hr", org.bidang), ("hr", org.other)])
+    factories.employee("Staf Dishub", org.other)
+    db.session.commit()
+    sign_in(web, two)
+    body = text_of(web.get("/monitoring"))
+    assert "Bidang Pelayanan Kesehatan" in body and "breadcrumb" not in body
+    # the bidang's appraisals (its own and its seksi's) count toward the bidang's row
+    assert re.search(r"Bidang Pelayanan Kesehatan</a>\s*</th>\s*<td[^>]*>4</td>", body), body[:200]
