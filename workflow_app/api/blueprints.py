@@ -12,6 +12,7 @@ from workflow_app.api import (
     definitions,
     delegations,
     incidents,
+    interventions,
     leave,
     me,
     monitoring,
@@ -37,6 +38,7 @@ def register_api(app, api) -> None:
         leave,
         delegations,
         reassignment,
+        interventions,
         notifications,
         definitions,
     ):

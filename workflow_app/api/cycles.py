@@ -10,10 +10,9 @@ from workflow_app.schemas.base import (
     Id,
     In,
     Name,
-    StrictBool,
-    Text,
     UTCDateTime,
 )
+from workflow_app.schemas.interventions import CycleEventIn
 from workflow_app.services import cycles, views
 from workflow_app.uow import unit_of_work
 
@@ -108,13 +107,6 @@ class CycleOut(Schema):
     machine_version = fields.Str()
     launched_at = UTCDateTime(allow_none=True)
     allowed_events = fields.List(fields.Str())
-
-
-class CycleEventIn(In):
-    version = fields.Int(strict=True)
-    comment = Text()
-    force = StrictBool()
-    reason = Text()
 
 
 class CycleEventOut(Schema):

@@ -10,15 +10,9 @@ from workflow_app.schemas.base import (
     In,
     StrictBool,
 )
+from workflow_app.schemas.interventions import ReassignIn
 from workflow_app.services import reassignment
 from workflow_app.uow import read_only, unit_of_work
-
-
-class ReassignIn(In):
-    version = fields.Int(strict=True, required=True)
-    assessor_id = Id(required=True)
-    superior_id = Id(allow_none=True, load_default=None)
-    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class BulkReassignIn(In):

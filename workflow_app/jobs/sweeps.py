@@ -152,7 +152,8 @@ def _record_step(a: Appraisal, step: str, now: datetime) -> None:
             "holder_employee_id": holder_employee_id(a),
             "holder_superior_employee_id": holder_superior_employee_id(a),
         },
-        dedupe_key=f"{step}:{a.id}:{a.state}:{a.state_entered_at.isoformat()}",
+        # Once per step of one deadline: an extension (a new due date) starts the ladder again.
+        dedupe_key=f"{step}:{a.id}:{a.state}:{a.state_entered_at.isoformat()}:{a.due_at.isoformat()}",
         at=now,
     )
 

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from state_machines import APPRAISAL, CYCLE
 from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
-from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Unit
-from workflow_app.services import appraisals, calendar, cycles, delegations, guards, monitoring, sla
+from workflow_app.i18n import N_
+from workflow_app.models import Appraisal, Cycle, Delegation, Employee, TransitionLog, Unit, User
+from workflow_app.services import (
+    appraisals,
+    calendar,
+    cycles,
+    delegations,
+    guards,
+    incidents,
+    interventions,
+    monitoring,
+    sla,
+)
 from workflow_app.services.access import Actor, appraisal_relations, holder_employee_id
+from workflow_app.services.sla import local_date
 
 
 def person(e: Employee | None) -> dict | None:
@@ -182,7 +195,6 @@ def next_steps(state: str, relations) -> list[dict]:
 
 def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
     """Every step of the appraisal's log, oldest first, with the people named (404 as the detail)."""
-    from workflow_app.models import User
 
     rows = appraisals.history(actor, appraisal_id)
     ids = {r.actor_user_id for r in rows} | {r.on_behalf_of_user_id for r in rows}
@@ -240,3 +252,192 @@ def appraisal_overview(actor: Actor, appraisal_id: int) -> dict:
         training_statuses=training_statuses,
     )
     return row
+
+
+# --- HR's monitoring page, its list, its interventions and the cycle page (web) --------------
+
+# The most rows one CSV export holds (the page says so when the list is longer).
+EXPORT_LIMIT = 10_000
+
+
+def attention_row(actor: Actor, a: Appraisal, now: datetime) -> dict:
+    """A row of HR's list: the appraisal, who holds it, how long it idles, what HR may do."""
+
+    relations = appraisal_relations(actor, a)
+    row = appraisal_row(actor, a, now, relations=relations)
+    row.update(
+        held_by=holder(a),
+        idle_days=(now - a.state_entered_at).days,
+        interventions=interventions.available(actor, a, relations),
+    )
+    return row
+
+
+def attention_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
+    """A page of HR's list: stuck appraisals oldest first (``monitoring.attention_query``)."""
+    rows, total, idle_days = monitoring.attention(actor, filters, page, per_page)
+    now = utcnow()
+    items = [attention_row(actor, a, now) for a in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}
+
+
+def monitoring_filters(actor: Actor, filters: dict) -> tuple[list[Cycle], Cycle | None, dict]:
+    """The cycles HR may choose from, the chosen one (the filter's, else the current one: the
+    newest that is not closed) and the filters with that cycle; 403 for anyone but HR and admins."""
+
+    visible = monitoring.cycles_in_scope(actor)
+    chosen = None
+    if filters.get("cycle") is not None:
+        chosen = next((c for c in visible if c.id == filters["cycle"]), None)
+        if chosen is None:
+            raise problems.validation_error({"cycle": [N_("No cycle with that id is in your scope.")]})
+    elif visible:
+        chosen = next((c for c in visible if c.state != "closed"), visible[0])
+    return visible, chosen, {**filters, "cycle": chosen.id if chosen else None}
+
+
+def monitoring_overview(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
+    """The monitoring page: the cycles to choose from, the chosen cycle's dashboard, HR's list of
+    stuck appraisals and the open incidents."""
+
+    visible, chosen, filters = monitoring_filters(actor, filters)
+    summary = monitoring.dashboard(actor, filters)
+    stuck = attention_page(actor, filters, page, per_page)
+    open_incidents, incident_total = incidents.list_incidents(actor, False, 1, 20)
+    return {
+        "cycles": [{"id": c.id, "name": c.name, "year": c.year, "state": c.state} for c in visible],
+        "cycle": cycle_view(actor, chosen) if chosen else None,
+        "summary": summary,
+        "stuck": stuck,
+        "incidents": open_incidents,
+        "incident_total": incident_total,
+        "filters": filters,
+        "export_limit": EXPORT_LIMIT,
+    }
+
+
+def attention_export(actor: Actor, filters: dict, limit: int = EXPORT_LIMIT, batch: int = 500) -> list[dict]:
+    """Every row of HR's list for ``filters`` (the cycle chosen as the page chooses it), up to
+    ``limit``, in the order the page shows them; read in batches, without counting."""
+
+    _, _, filters = monitoring_filters(actor, filters)
+    query, _idle = monitoring.attention_query(actor, filters)
+    query = query.options(
+        selectinload(Appraisal.unit),
+        selectinload(Appraisal.employee),
+        selectinload(Appraisal.assessor),
+        selectinload(Appraisal.superior),
+    )
+    now = utcnow()
+    items: list[dict] = []
+    while len(items) < limit:
+        size = min(batch, limit - len(items))
+        chunk = db.session.scalars(query.limit(size).offset(len(items))).all()
+        items += [attention_row(actor, a, now) for a in chunk]
+        if len(chunk) < size:
+            break
+    return items
+
+
+def assessor_candidates(actor: Actor, a: Appraisal, limit: int = 50) -> list[dict]:
+    """Likely new assessors: active people of the appraisal's unit and the units above it, in
+    the caller's HR scope, nearest unit first (any other employee id may still be typed)."""
+
+    prefixes = []
+    path = a.unit.path
+    while path.count("/") > 1:
+        prefixes.append(path)
+        path = path[: path.rstrip("/").rfind("/") + 1]
+    rows = db.session.execute(
+        select(Employee.id, Employee.name, Employee.position, Unit.name, Unit.path)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(Employee.active.is_(True), Unit.path.in_(prefixes), Employee.id != a.employee_id)
+        .order_by(func.length(Unit.path).desc(), Employee.name, Employee.id)
+        .limit(limit)
+    ).all()
+    return [
+        {"id": eid, "name": name, "position": position, "unit": unit}
+        for eid, name, position, unit, unit_path in rows
+        if actor.hr_covers(unit_path)
+    ]
+
+
+def intervention_view(actor: Actor, appraisal_id: int) -> dict:
+    """One appraisal as HR's intervention page shows it: the facts, and each action HR may take."""
+
+    if not (actor.hr_paths or actor.admin_paths):
+        raise problems.forbidden("Monitoring is for HR and admins.")
+    a = appraisals.load(actor, appraisal_id)  # 404 for one the caller may not see
+    now = utcnow()
+    row = attention_row(actor, a, now)
+    last = interventions.last_nudge(a.id)
+    row.update(
+        cycle_name=a.cycle.name,
+        cycle_end=guards.cycle_end(a.cycle),
+        today=local_date(now, a.unit.timezone),
+        last_nudge_at=last,
+        next_nudge_at=last + interventions.NUDGE_INTERVAL if last else None,
+        events=[e for e in row["allowed_events"] if e in ("cancel", "reopen")],
+        candidates=assessor_candidates(actor, a) if "reassign" in row["interventions"] else [],
+    )
+    return row
+
+
+CYCLE_PHASES = (
+    ("period", "period_start", "period_end"),
+    ("plan_due", None, "plan_due"),
+    ("midyear", "midyear_start", "midyear_end"),
+    ("scoring", "scoring_start", "scoring_end"),
+    ("feedback_due", None, "feedback_due"),
+    ("training_due", None, "training_due"),
+)
+
+
+def cycle_page(actor: Actor, cycle_id: int) -> dict:
+    """A cycle with its phases, its history and the events the caller may fire (with their fields).
+
+    Visible to whoever ``GET /api/v1/cycles/{id}`` shows it to (``cycles.load``).
+    """
+
+    cycle = cycles.load(actor, cycle_id)  # 404 for a cycle the caller may not see
+    data = cycle_view(actor, cycle)
+    history = db.session.scalars(
+        select(TransitionLog)
+        .where(TransitionLog.entity == "cycle", TransitionLog.entity_id == cycle.id)
+        .options(joinedload(TransitionLog.actor).joinedload(User.employee))
+        .order_by(TransitionLog.seq.desc())
+    ).all()
+    manages = actor.manages(cycle.unit.path)
+    data.update(
+        unit=unit_ref(cycle.unit),
+        phases=[
+            {"phase": name, "start": getattr(cycle, start) if start else None, "end": getattr(cycle, end)}
+            for name, start, end in CYCLE_PHASES
+        ],
+        history=[
+            {
+                "seq": h.seq,
+                "event": h.event,
+                "from_state": h.from_state,
+                "to_state": h.to_state,
+                "actor": _user_label(h.actor),
+                "actor_role": h.actor_role,
+                "comment": h.comment,
+                "payload": h.payload,
+                "created_at": h.created_at,
+            }
+            for h in history
+        ],
+        events=[
+            {"event": e, "fields": list(CYCLE.transitions[e].accepted_fields)} for e in data["allowed_events"]
+        ],
+        manages=manages,
+        open_appraisals=cycles.open_appraisal_count(cycle.id) if manages else None,
+    )
+    return data
+
+
+def _user_label(user) -> str | None:
+    if user is None:
+        return None
+    return user.employee.name if user.employee else user.username
