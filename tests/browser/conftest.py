@@ -344,8 +344,8 @@ ROLES = {
 }
 EMPLOYEES = ("kadis", "kabid", "kasi", "staff", "peer", "hr_emp", "outsider")
 UNITS = ("province", "dinas", "bidang", "seksi", "other")
-# The appraisals seed can move along (hr_emp's own appraisal has no other HR to act on it;
-# kadis has no assessor), and every appraisal the launch makes.
+# The appraisees seed can move along. hr_emp's own appraisal has no other HR to act on it and
+# kadis has no assessor: theirs stay in plan_drafted. LAUNCHED: every appraisal the launch makes.
 APPRAISEES = ("staff", "peer", "kasi", "kabid")
 LAUNCHED = (*APPRAISEES, "kadis", "hr_emp")
 
