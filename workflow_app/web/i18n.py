@@ -106,10 +106,16 @@ def _local(value: datetime, zone: str | None) -> datetime:
     return value + timedelta(hours=ZONE_OFFSETS.get(zone or "WIB", 7))
 
 
-def when(value: datetime | None, zone: str | None = None, fmt: str = "medium") -> str:
+# Day, month and time to the minute (seconds are noise on a deadline): "15 Des 2026 23.59" in
+# Indonesian (the time with a dot, as written there), "15 Dec 2026 23:59" in English.
+WHEN_FORMATS = {"id": "d MMM y HH.mm", "en": "d MMM y HH:mm"}
+
+
+def when(value: datetime | None, zone: str | None = None, fmt: str | None = None) -> str:
     """A stored (naive UTC) time, shown in the unit's zone (WIB by default) with the zone's name."""
     if value is None:
         return "—"
+    fmt = fmt or WHEN_FORMATS.get(str(get_locale()), WHEN_FORMATS["en"])
     return f"{format_datetime(_local(value, zone), fmt, rebase=False)} {zone or 'WIB'}"
 
 
