@@ -20,9 +20,14 @@ from workflow_app.services.access import Actor, unit_scope_filter
 AGEING_BUCKETS = ((7, "0-7"), (14, "8-14"), (30, "15-30"))
 
 
-def _scoped(actor: Actor, query, filters: dict):
+def require_monitor(actor: Actor) -> None:
+    """Monitoring (its pages, lists and interventions) is for HR and admins: 403 for anyone else."""
     if not (actor.hr_paths or actor.admin_paths):
         raise problems.forbidden(N_("Monitoring is for HR and admins."))
+
+
+def _scoped(actor: Actor, query, filters: dict):
+    require_monitor(actor)
     query = query.where(unit_scope_filter(actor))
     if filters.get("cycle") is not None:
         query = query.where(Appraisal.cycle_id == filters["cycle"])
@@ -301,9 +306,7 @@ def attention(actor: Actor, filters: dict, page: int, per_page: int):
 
 def cycles_in_scope(actor: Actor) -> list:
     """Cycles whose unit tree overlaps the actor's HR or admin scope, newest first."""
-
-    if not (actor.hr_paths or actor.admin_paths):
-        raise problems.forbidden("Monitoring is for HR and admins.")
+    require_monitor(actor)
     roots = actor.hr_paths + actor.admin_paths
     rows = db.session.scalars(
         select(Cycle)

@@ -364,9 +364,7 @@ def assessor_candidates(actor: Actor, a: Appraisal, limit: int = 50) -> list[dic
 
 def intervention_view(actor: Actor, appraisal_id: int) -> dict:
     """One appraisal as HR's intervention page shows it: the facts, and each action HR may take."""
-
-    if not (actor.hr_paths or actor.admin_paths):
-        raise problems.forbidden("Monitoring is for HR and admins.")
+    monitoring.require_monitor(actor)
     a = appraisals.load(actor, appraisal_id)  # 404 for one the caller may not see
     now = utcnow()
     row = attention_row(actor, a, now)
