@@ -195,7 +195,6 @@ def next_steps(state: str, relations) -> list[dict]:
 
 def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
     """Every step of the appraisal's log, oldest first, with the people named (404 as the detail)."""
-
     rows = appraisals.history(actor, appraisal_id)
     ids = {r.actor_user_id for r in rows} | {r.on_behalf_of_user_id for r in rows}
     ids.discard(None)
@@ -262,7 +261,6 @@ EXPORT_LIMIT = 10_000
 
 def attention_row(actor: Actor, a: Appraisal, now: datetime) -> dict:
     """A row of HR's list: the appraisal, who holds it, how long it idles, what HR may do."""
-
     relations = appraisal_relations(actor, a)
     row = appraisal_row(actor, a, now, relations=relations)
     row.update(
@@ -284,7 +282,6 @@ def attention_page(actor: Actor, filters: dict, page: int, per_page: int) -> dic
 def monitoring_filters(actor: Actor, filters: dict) -> tuple[list[Cycle], Cycle | None, dict]:
     """The cycles HR may choose from, the chosen one (the filter's, else the current one: the
     newest that is not closed) and the filters with that cycle; 403 for anyone but HR and admins."""
-
     visible = monitoring.cycles_in_scope(actor)
     chosen = None
     if filters.get("cycle") is not None:
@@ -299,7 +296,6 @@ def monitoring_filters(actor: Actor, filters: dict) -> tuple[list[Cycle], Cycle 
 def monitoring_overview(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
     """The monitoring page: the cycles to choose from, the chosen cycle's dashboard, HR's list of
     stuck appraisals and the open incidents."""
-
     visible, chosen, filters = monitoring_filters(actor, filters)
     summary = monitoring.dashboard(actor, filters)
     stuck = attention_page(actor, filters, page, per_page)
@@ -319,7 +315,6 @@ def monitoring_overview(actor: Actor, filters: dict, page: int, per_page: int) -
 def attention_export(actor: Actor, filters: dict, limit: int = EXPORT_LIMIT, batch: int = 500) -> list[dict]:
     """Every row of HR's list for ``filters`` (the cycle chosen as the page chooses it), up to
     ``limit``, in the order the page shows them; read in batches, without counting."""
-
     _, _, filters = monitoring_filters(actor, filters)
     query, _idle = monitoring.attention_query(actor, filters)
     query = query.options(
@@ -342,7 +337,6 @@ def attention_export(actor: Actor, filters: dict, limit: int = EXPORT_LIMIT, bat
 def assessor_candidates(actor: Actor, a: Appraisal, limit: int = 50) -> list[dict]:
     """Likely new assessors: active people of the appraisal's unit and the units above it, in
     the caller's HR scope, nearest unit first (any other employee id may still be typed)."""
-
     prefixes = []
     path = a.unit.path
     while path.count("/") > 1:
