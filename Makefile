@@ -43,7 +43,7 @@ catalogues: install
 # into messages.pot and merge it into each language's .po; then translate and commit the .po.
 translations: install
 	PYTHONPATH=. $(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
-	  --project Kinerja --copyright-holder "Kinerja" -o workflow_app/translations/messages.pot .
+	  --project Kinerja --version 2026.1 --copyright-holder "Kinerja" -o workflow_app/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-obsolete -i workflow_app/translations/messages.pot -d workflow_app/translations
 	$(VENV)/bin/pybabel -q compile -d workflow_app/translations
 

@@ -61,6 +61,15 @@ def test_state_machine_labels_in_the_catalogue_agree_with_the_definition(workflo
         assert entry is not None and entry.string == label["id"], label
 
 
+def test_predikat_names_in_the_catalogue_agree_with_the_scoring_scheme():
+    from workflow_app.scoring import PREDIKAT_LABELS
+
+    po = catalogue("id")
+    for label in PREDIKAT_LABELS.values():
+        entry = po.get(label["en"], context="scoring")
+        assert entry is not None and entry.string == label["id"], label
+
+
 def test_pages_speak_indonesian_by_default_and_english_on_request(web):
     web.lang = None
     page = text_of(web.get("/login"))
@@ -96,3 +105,14 @@ def test_a_service_message_keeps_its_english_and_translates_with_its_values(app)
         assert localize("Longer than maximum length 60.") == catalogue("id").get(
             "Longer than maximum length {max}."
         ).string.format(max="60")
+
+
+def test_a_state_or_event_named_in_a_message_is_shown_as_its_label(app):
+    from flask_babel import force_locale
+
+    from workflow_app.web.i18n import localize
+
+    message = N_("'{event}' cannot be fired from state '{state}'.", event="approve_plan", state="closed")
+    with app.test_request_context("/"), force_locale("id"):
+        assert localize(message) == "'Setujui SKP' tidak dapat dijalankan dari status 'Selesai'."
+    assert str(message) == "'approve_plan' cannot be fired from state 'closed'."  # the API's text

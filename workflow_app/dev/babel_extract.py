@@ -14,18 +14,16 @@ from pathlib import Path
 
 
 def extract_labels(fileobj, keywords, comment_tags, options):
+    """Every dict literal ``{"id": "...", "en": "..."}`` of the file: a label, or a predikat's name."""
     context = Path(getattr(fileobj, "name", "workflow")).stem
     tree = ast.parse(fileobj.read())
     for node in ast.walk(tree):
         if not isinstance(node, ast.Dict):
             continue
-        for key, value in zip(node.keys, node.values, strict=True):
-            if not (isinstance(key, ast.Constant) and key.value == "label" and isinstance(value, ast.Dict)):
-                continue
-            texts = {
-                k.value: v.value
-                for k, v in zip(value.keys, value.values, strict=True)
-                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
-            }
-            if "en" in texts:
-                yield value.lineno, "pgettext", (context, texts["en"]), [f"id: {texts.get('id', '')}"]
+        texts = {
+            k.value: v.value
+            for k, v in zip(node.keys, node.values, strict=True)
+            if isinstance(k, ast.Constant) and isinstance(v, ast.Constant) and isinstance(v.value, str)
+        }
+        if set(texts) == {"id", "en"} and len(node.keys) == 2:
+            yield node.lineno, "pgettext", (context, texts["en"]), [f"id: {texts['id']}"]

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from state_machines import APPRAISAL
 from workflow_app.clock import ZONE_OFFSETS
 from workflow_app.i18n import DEFAULT_LOCALE, LOCALES, N_, Message
+from workflow_app.scoring import PREDIKAT_LABELS, PREDIKATS
 
 babel = Babel()
 
@@ -67,10 +68,17 @@ def localize(message) -> str:
 
 
 def _fill(template: str, params: dict) -> str:
-    """The translation of a ``{name}`` template, filled in (the English text if untranslated)."""
+    """The translation of a ``{name}`` template, filled in (the English text if untranslated).
+
+    A ``state`` or ``event`` value that names one of the appraisal's is shown as its label."""
     translated = gettext(template)
     if not params:
         return translated
+    params = dict(params)
+    if params.get("state") in APPRAISAL.states:
+        params["state"] = state_label(params["state"])
+    if params.get("event") in APPRAISAL.transitions:
+        params["event"] = event_label(params["event"])
     try:
         return translated.format(**params)
     except (KeyError, IndexError, ValueError):  # a broken translation: the English still reads
@@ -82,6 +90,16 @@ def label(definition_label: dict, workflow: str = "appraisal") -> str:
     the workflow's context (a closed appraisal and a closed cycle read differently)."""
     english = definition_label["en"]
     return pgettext(workflow, english)
+
+
+def predikat_label(code: str | None) -> str:
+    """A predikat's name (``scoring.PREDIKAT_LABELS``, extracted in the context "scoring")."""
+    return label(PREDIKAT_LABELS[code], "scoring") if code in PREDIKAT_LABELS else "—"
+
+
+def predikat_names() -> dict[str, str]:
+    """Every predikat, best first, with its name in the reader's language."""
+    return {code: predikat_label(code) for code in PREDIKATS}
 
 
 def state_label(state: str, workflow=APPRAISAL) -> str:
@@ -132,6 +150,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         localize=localize,
         state_label=state_label,
+        predikat_label=predikat_label,
         event_label=event_label,
         label=label,
         when=when,

@@ -22,11 +22,11 @@ from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.models import ASPECTS, BERAKHLAK, PLAN_ITEM_KINDS, RATINGS
 from workflow_app.schemas.appraisals import EventIn, PlanIn, ProgressIn, TrainingUpdateIn
-from workflow_app.scoring import PREDIKAT_LABELS, scheme
+from workflow_app.scoring import scheme
 from workflow_app.services import appraisals, views
 from workflow_app.uow import read_only
 from workflow_app.web.common import FormErrors, attempt, is_htmx, load
-from workflow_app.web.i18n import event_label, label
+from workflow_app.web.i18n import event_label, predikat_label
 from workflow_app.web.session import current_actor
 
 bp = Blueprint("web_appraisal", __name__)
@@ -105,10 +105,6 @@ MAX_ROWS = 100  # rows read from one form; the schemas refuse more than they all
 DIGITS = re.compile(r"[0-9]{1,9}")
 ROW = re.compile(r"(?P<group>[a-z_]+)-(?P<index>[0-9]{1,4})-(?P<field>[a-z_]+)")
 ACTION = re.compile(r"(?P<verb>remove|up|down)-(?P<index>[0-9]{1,4})")
-
-
-def predikat_label(code: str | None) -> str:
-    return label(PREDIKAT_LABELS[code]) if code in PREDIKAT_LABELS else "—"
 
 
 def role_label(role: str | None) -> str:

@@ -29,7 +29,7 @@ from workflow_app.services import appraisals, cycles, incidents, interventions, 
 from workflow_app.uow import read_only
 from workflow_app.web import charts
 from workflow_app.web.common import FormErrors, attempt, form_errors, is_htmx, load, safe_next
-from workflow_app.web.i18n import event_label, state_label
+from workflow_app.web.i18n import event_label, predikat_names, state_label
 from workflow_app.web.session import current_actor
 
 bp = Blueprint("web_monitoring", __name__)
@@ -79,13 +79,6 @@ AGEING_NAMES = {
     "15-30": _l("15–30 days"),
     ">30": _l("over 30 days"),
 }
-PREDIKAT_NAMES = {
-    "sangat_baik": _l("Very good"),
-    "baik": _l("Good"),
-    "butuh_perbaikan": _l("Needs improvement"),
-    "kurang": _l("Poor/Misconduct"),
-    "sangat_kurang": _l("Very poor"),
-}
 # The per-unit charts show this many units; their tables list every one.
 CHART_UNITS = 30
 
@@ -113,6 +106,7 @@ def _options(data: dict) -> dict:
 def _charts(summary: dict) -> dict:
     """The page's three SVG charts, labelled in the reader's language."""
     units = summary["by_unit"][:CHART_UNITS]
+    names = predikat_names()
     note = _("The table beside the chart gives the same numbers.")
     return {
         "funnel": charts.bar_chart(
@@ -131,8 +125,8 @@ def _charts(summary: dict) -> dict:
         "predikat": charts.stacked_bar_chart(
             "chart-predikat",
             _("Predikat per unit"),
-            [(u["unit"], [u["predikat"][p] for p in PREDIKAT_NAMES]) for u in units],
-            [(str(name), f"kj-pred-{p}") for p, name in PREDIKAT_NAMES.items()],
+            [(u["unit"], [u["predikat"][p] for p in names]) for u in units],
+            [(name, f"kj-pred-{p}") for p, name in names.items()],
             desc=note,
         ),
     }
@@ -168,7 +162,7 @@ def _render_index(errors: FormErrors | None = None, status: int = 200, incident_
             filters=data["filters"],
             role_names=ROLE_NAMES,
             ageing_names=AGEING_NAMES,
-            predikat_names=PREDIKAT_NAMES,
+            predikat_names=predikat_names(),
             filter_errors=filter_errors,
             errors=errors,
             incident_errors=incident_errors,
