@@ -39,16 +39,21 @@ def _scoped(actor: Actor, query, filters: dict):
     return query
 
 
-def summary(actor: Actor, filters: dict) -> dict:
-    now = utcnow()
-    open_states = APPRAISAL.open_states
-    is_open = Appraisal.state.in_(open_states)
-    overdue = and_(is_open, Appraisal.due_at < now)
+def _open_overdue_and_age(now):
+    """SQL expressions: the appraisal is open; it is open and past due; its ageing bucket."""
+    is_open = Appraisal.state.in_(APPRAISAL.open_states)
     age = func.coalesce(Appraisal.state_entered_at, now)
     bucket = case(
         *[(age >= now - timedelta(days=d), label) for d, label in AGEING_BUCKETS],
         else_=">30",
     )
+    return is_open, and_(is_open, Appraisal.due_at < now), bucket
+
+
+def summary(actor: Actor, filters: dict) -> dict:
+    now = utcnow()
+    open_states = APPRAISAL.open_states
+    is_open, overdue, bucket = _open_overdue_and_age(now)
     # One scan: cells of unit × state × age bucket; the Python side folds them up.
     query = _scoped(
         actor,
@@ -146,13 +151,7 @@ def dashboard(actor: Actor, filters: dict) -> dict:
 
     now = utcnow()
     open_states = APPRAISAL.open_states
-    is_open = Appraisal.state.in_(open_states)
-    overdue = and_(is_open, Appraisal.due_at < now)
-    age = func.coalesce(Appraisal.state_entered_at, now)
-    bucket = case(
-        *[(age >= now - timedelta(days=d), label) for d, label in AGEING_BUCKETS],
-        else_=">30",
-    )
+    is_open, overdue, bucket = _open_overdue_and_age(now)
     cells = db.session.execute(
         _scoped(
             actor,
