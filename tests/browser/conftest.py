@@ -698,6 +698,13 @@ def shot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
     page.screenshot(path=str(path), full_page=True)
+    # Playwright hides the text caret for the picture by setting and then clearing an inline
+    # style, which leaves ``style=""`` on inputs. htmx copies ``style`` from an old element to
+    # its swapped-in twin (attributesToSettle), and that setAttribute is a CSP violation the
+    # guard reports. The app never writes a style attribute (CSP): remove what the shot left.
+    page.evaluate(
+        """() => document.querySelectorAll('[style=""]').forEach((e) => e.removeAttribute('style'))"""
+    )
     return path
 
 
