@@ -365,6 +365,27 @@ def test_close_after_training_completed_via_api(api, org):
     assert fire(api, org.u_hr, a, "close").status_code == 200
 
 
+@pytest.mark.parametrize("first, second", [("completed", "recorded"), ("recorded", "completed")])
+def test_a_settled_training_cannot_be_overwritten(api, org, first, second):
+    """The employee's completion and HR's record are evidence: whoever comes second is refused."""
+    a = put_in_state(staff_appraisal(org), "training_assigned", predikat="kurang")
+    db.session.expire_all()
+    a = db.session.get(Appraisal, a.id)
+    tid = a.trainings[0].id
+    who = {"completed": org.u_staff, "recorded": org.u_hr}
+
+    def patch(status, evidence):
+        version = api.appraisal(a.id, who[status])["version"]
+        body = {"version": version, "status": status, "evidence": evidence}
+        return api.patch(f"/api/v1/appraisals/{a.id}/trainings/{tid}", who[status], json=body)
+
+    assert patch(first, "Sertifikat asli").status_code == 200
+    r = patch(second, "Palsu")
+    assert r.status_code == 409 and r.get_json()["type"].endswith("/training-settled")
+    training = api.appraisal(a.id, org.u_hr)["trainings"][0]
+    assert (training["status"], training["evidence"]) == (first, "Sertifikat asli")
+
+
 # --- objection_allowed --------------------------------------------------------------------------
 
 

@@ -94,8 +94,6 @@ class User(db.Model):
     email_digest: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Part of every browser session's identity: a new nonce signs out every other session.
-    session_nonce: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     employee: Mapped[Employee | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(
@@ -128,6 +126,25 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class WebSession(db.Model):
+    """A signed-in browser: its cookie names this row's secret (stored as SHA-256).
+
+    Signing out, a password change, a reset or a deactivation revokes rows, so a copied cookie
+    stops working at once; ``expires_at`` is an absolute limit however active the browser is.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -20,6 +20,7 @@ from functools import wraps
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_qualified_name
+from limits import parse
 
 from workflow_app import problems
 from workflow_app.extensions import db
@@ -112,6 +113,43 @@ def init_app(app: Flask) -> Limiter:
         )
 
     return limiter
+
+
+PASSWORD_SCOPE = "password-change"
+
+
+def _password_limit():
+    return parse(_per_user_and_address())
+
+
+def password_change_allowed(username: str) -> bool:
+    """May this user try their current password again (the profile's password change)?
+
+    Wrong current passwords count per user, with the sign-in limit and window: someone at an
+    unattended, signed-in browser cannot guess the password without end.
+    """
+    strategy = current_app.extensions[EXTENSION]["limiter"].limiter
+    try:
+        return strategy.test(_password_limit(), PASSWORD_SCOPE, username.casefold())
+    except Exception:  # noqa: BLE001 - storage gone: do not lock people out of their profile
+        return True
+
+
+def note_password_failure(username: str) -> None:
+    strategy = current_app.extensions[EXTENSION]["limiter"].limiter
+    try:
+        strategy.hit(_password_limit(), PASSWORD_SCOPE, username.casefold())
+    except Exception:  # noqa: BLE001 - storage gone: counted nowhere, as for sign-in failures
+        pass
+
+
+def too_many_passwords() -> problems.Problem:
+    return problems.Problem(
+        429,
+        "too-many-attempts",
+        detail=N_("Too many wrong passwords; wait before trying again."),
+        retry_after=_window(),
+    )
 
 
 def _retry_after(limiter: Limiter) -> int:

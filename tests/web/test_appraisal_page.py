@@ -524,6 +524,17 @@ def test_employee_completes_a_training_and_hr_records_one(web, people):
     web.login(people.u_staff)
     r = web.post(f"/appraisals/{aid}/trainings/{tid}", {"version": row(aid).version, "status": "recorded"})
     assert r.status_code == 403
+    # Settled once: HR cannot overwrite the employee's completion (the service refuses, 409).
+    web.login(people.u_hr)
+    r = web.post(f"/appraisals/{aid}/trainings/{tid}", {"version": row(aid).version, "status": "recorded"})
+    assert r.status_code == 409
+    assert "already completed this training" in summary_of(text_of(r))
+    assert row(aid).trainings[0].status == "completed"
+
+
+def test_hr_records_a_training_still_open(web, people):
+    aid = appraisal_in(people, "training_assigned")
+    tid = row(aid).trainings[0].id
     web.login(people.u_hr)
     r = web.post(f"/appraisals/{aid}/trainings/{tid}", {"version": row(aid).version, "status": "recorded"})
     assert r.status_code == 303

@@ -223,6 +223,9 @@ def test_csv_guards_against_formula_injection(web, org, cycle, aid):
         ("@cmd", "'@cmd"),
         ("\tx", "'\tx"),
         ("Budi", "Budi"),
+        ("Budi;=1+1", "'Budi;=1+1"),
+        ("Budi; @cmd", "'Budi; @cmd"),
+        ("Kasi; Seksi Rujukan", "Kasi; Seksi Rujukan"),
         (7, 7),
         (None, ""),
     ],
@@ -480,6 +483,8 @@ def test_cycle_page_is_shown_as_the_api_shows_the_cycle(web, api, org, cycle, wh
         body = text_of(r)
         assert f"<h1>{cycle.name}</h1>" in body and "Scoring window" in body
         assert ("events/open_midyear" in body) == (who == "u_hr")
+        # who launched it, with HR's comments: for HR and admins over the cycle only
+        assert ('id="history-h"' in body) == (who in ("u_hr", "u_admin"))
 
 
 def test_cycle_page_shows_history_and_fires_events(web, org, cycle):

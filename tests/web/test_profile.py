@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from tests import factories
 from tests.web.conftest import Web, text_of
+from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.models import ApiToken, User
 from workflow_app.security import verify_password
@@ -113,7 +116,7 @@ NEW = "kata-sandi-baru-456"
 )  # fmt: skip
 def test_a_refused_password_change_is_a_422_with_the_field_error(web, org, data, field, message):
     web.login(org.u_staff)
-    before = user("staf").session_nonce
+    before = live_sessions(org.u_staff)
     r = web.post("/profile/password", data)
     assert r.status_code == 422
     main = main_of(text_of(r))
@@ -124,7 +127,7 @@ def test_a_refused_password_change_is_a_422_with_the_field_error(web, org, data,
     assert NEW not in main and factories.PASSWORD not in main  # passwords are never echoed
     account = user("staf")
     assert verify_password(account.password_hash, factories.PASSWORD)
-    assert account.session_nonce == before
+    assert live_sessions(org.u_staff) == before
     assert web.get("/").status_code == 200  # still signed in
 
 
@@ -176,3 +179,61 @@ def test_the_forms_addresses_lead_back_to_the_profile(web, org, path):
     web.login(org.u_staff)
     r = web.get(path)
     assert r.status_code == 302 and r.headers["Location"] == "/profile"
+
+
+def live_sessions(account) -> int:
+    from sqlalchemy import func, select
+
+    from workflow_app.models import WebSession
+
+    return db.session.scalar(
+        select(func.count())
+        .select_from(WebSession)
+        .where(WebSession.user_id == account.id, WebSession.revoked_at.is_(None))
+    )
+
+
+def test_signing_out_ends_the_session_on_the_server_a_copied_cookie_is_worthless(web, org, app):
+    web.login(org.u_staff)
+    assert web.get("/").status_code == 200
+    cookie = web.client.get_cookie("kinerja_session").value
+    thief = app.test_client()
+    thief.set_cookie("kinerja_session", cookie)
+    assert thief.get("/", headers={"Accept": "text/html"}).status_code == 200
+    r = web.post("/logout", {})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    r = thief.get("/", headers={"Accept": "text/html"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert live_sessions(org.u_staff) == 0
+
+
+def test_an_expired_session_signs_in_again(web, org):
+    from sqlalchemy import update
+
+    from workflow_app.models import WebSession
+
+    web.login(org.u_staff)
+    db.session.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    r = web.get("/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_wrong_current_passwords_are_throttled(web, org, app, forget_failed_logins):
+    saved = app.config["LOGIN_MAX_FAILURES"]
+    app.config["LOGIN_MAX_FAILURES"] = 3
+    try:
+        web.login(org.u_staff)
+        for _ in range(3):
+            r = web.post(
+                "/profile/password", {"current_password": "salah", "new_password": NEW, "confirm": NEW}
+            )
+            assert r.status_code == 422
+        r = web.post(
+            "/profile/password",
+            {"current_password": factories.PASSWORD, "new_password": NEW, "confirm": NEW},
+        )
+        assert r.status_code == 429 and r.headers["Retry-After"]
+        assert verify_password(user("staf").password_hash, factories.PASSWORD)  # unchanged
+    finally:
+        app.config["LOGIN_MAX_FAILURES"] = saved

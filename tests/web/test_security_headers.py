@@ -94,3 +94,10 @@ def test_bootstrap_css_is_served_locally(web):
     r = web.get(href)
     assert r.status_code == 200
     r.close()
+
+
+def test_extra_input_attributes_render_as_attributes_not_escaped_text(web, org, app):
+    """A field's extra attributes (min, max, list, autocomplete) reach the browser as attributes."""
+    web.login(org.u_staff)
+    html = text_of(web.get("/profile"))
+    assert 'autocomplete="current-password"' in html and "&#34;" not in html

@@ -350,6 +350,18 @@ def update_training(
             409, "training-locked", detail=N_("Trainings are updated in training_assigned only.")
         )
     workflow.check_version(appraisal, data.get("version"))
+    if training.status != "assigned":
+        # Settled once: an employee's completion and HR's record are evidence, not drafts.
+        raise problems.Problem(
+            409,
+            "training-settled",
+            "The training is already settled",
+            detail=(
+                N_("The employee already completed this training; it cannot be changed.")
+                if training.status == "completed"
+                else N_("HR already recorded this training; it cannot be changed.")
+            ),
+        )
     training.status = status
     training.evidence = data.get("evidence")
     training.completed_at = now or utcnow()

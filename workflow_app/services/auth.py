@@ -1,4 +1,8 @@
-"""Authentication use cases: bearer tokens, browser sessions, password changes."""
+"""Authentication use cases: bearer tokens, browser sessions, password changes.
+
+A browser session is a row (``WebSession``) whose secret the signed cookie carries, so signing
+out revokes it on the server: a copied cookie is worthless afterwards.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from workflow_app import problems
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.i18n import N_
-from workflow_app.models import ApiToken, RoleAssignment, User
+from workflow_app.models import ApiToken, RoleAssignment, User, WebSession
 from workflow_app.security import dummy_verify, hash_password, new_token, token_digest, verify_password
 
 
@@ -68,32 +72,61 @@ def revoke_all(user_id: int) -> None:
     )
 
 
-def session_key(user: User) -> str:
-    """What a browser session stores to name its user: the id and the user's session nonce."""
-    if not user.session_nonce:
-        user.session_nonce = secrets.token_urlsafe(24)
-        db.session.flush()
-    return f"{user.id}:{user.session_nonce}"
+def open_session(user: User) -> str:
+    """A new signed-in browser for ``user``: the key its cookie carries (``"<id>:<secret>"``)."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    hours = int(current_app.config["PERMANENT_SESSION_LIFETIME"]) // 3600 or 1
+    row = WebSession(
+        user_id=user.id,
+        secret_hash=token_digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return f"{row.id}:{secret}"
+
+
+def _session_row(key: str) -> WebSession | None:
+    session_id, _, secret = key.partition(":")
+    if not session_id.isascii() or not session_id.isdigit() or len(session_id) > 10 or not secret:
+        return None
+    row = db.session.get(WebSession, int(session_id))
+    if row is None or not secrets.compare_digest(row.secret_hash, token_digest(secret)):
+        return None
+    return row
 
 
 def resolve_session(key: str) -> User | None:
-    """The active user a session key names, or None once their sessions were ended."""
-    user_id, _, nonce = key.partition(":")
-    if not user_id.isdigit() or not nonce or len(user_id) > 10:
+    """The active user of a live browser session, or None (signed out, expired, revoked)."""
+    row = _session_row(key)
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     user = db.session.scalar(
         select(User)
-        .where(User.id == int(user_id))
+        .where(User.id == row.user_id)
         .options(selectinload(User.roles).joinedload(RoleAssignment.unit))
     )
-    if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
-        return None
-    return user
+    return user if user is not None and user.active else None
+
+
+def close_session(key: str) -> None:
+    """Sign this browser out: its cookie, wherever it was copied to, no longer works."""
+    row = _session_row(key)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.flush()
 
 
 def end_sessions(user: User) -> None:
     """Sign the user out everywhere: every browser session and every bearer token."""
-    user.session_nonce = secrets.token_urlsafe(24)
+    now = utcnow()
+    db.session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     revoke_all(user.id)
     db.session.flush()
 

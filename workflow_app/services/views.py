@@ -388,18 +388,23 @@ CYCLE_PHASES = (
 def cycle_page(actor: Actor, cycle_id: int) -> dict:
     """A cycle with its phases, its history and the events the caller may fire (with their fields).
 
-    Visible to whoever ``GET /api/v1/cycles/{id}`` shows it to (``cycles.load``).
+    Visible to whoever ``GET /api/v1/cycles/{id}`` shows it to (``cycles.load``); its history
+    (who did what, HR's comments, a forced close's reason) only to HR and admins over the cycle,
+    as the API keeps it to them.
     """
-
     cycle = cycles.load(actor, cycle_id)  # 404 for a cycle the caller may not see
     data = cycle_view(actor, cycle)
-    history = db.session.scalars(
-        select(TransitionLog)
-        .where(TransitionLog.entity == "cycle", TransitionLog.entity_id == cycle.id)
-        .options(joinedload(TransitionLog.actor).joinedload(User.employee))
-        .order_by(TransitionLog.seq.desc())
-    ).all()
     manages = actor.manages(cycle.unit.path)
+    history = (
+        db.session.scalars(
+            select(TransitionLog)
+            .where(TransitionLog.entity == "cycle", TransitionLog.entity_id == cycle.id)
+            .options(joinedload(TransitionLog.actor).joinedload(User.employee))
+            .order_by(TransitionLog.seq.desc())
+        ).all()
+        if manages
+        else []
+    )
     data.update(
         unit=unit_ref(cycle.unit),
         phases=[

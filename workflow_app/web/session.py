@@ -1,7 +1,7 @@
-"""Browser sessions (Flask-Login): a signed cookie naming the user and their session nonce.
+"""Browser sessions (Flask-Login): a signed cookie carrying the key of a server-side session.
 
-The session key is ``"<user id>:<nonce>"`` (``services.auth.session_key``); a password change,
-a reset by an admin or a deactivation draws a new nonce, which ends every other session.
+The key is ``"<session id>:<secret>"`` (``services.auth.open_session``). Signing out revokes that
+session; a password change, a reset by an admin or a deactivation revokes all of the user's.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def login():
         try:
             with unit_of_work():
                 user = auth.check_credentials(form.username.data, form.password.data)
-                key = auth.session_key(user)
+                key = auth.open_session(user)
         except problems.Problem as problem:
             if problem.status != 401:
                 raise
@@ -55,6 +55,9 @@ def login():
 def logout():
     """GET asks (a link cannot sign anyone out); POST, with its CSRF token, signs out."""
     if request.method == "POST":
+        if current_user.is_authenticated:
+            with unit_of_work():
+                auth.close_session(current_user.key)
         logout_user()
         session.clear()
         return redirect(url_for("web_auth.login"))

@@ -200,7 +200,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(value) -> str | int:
     """A value as a CSV cell that no spreadsheet evaluates: text that starts like a formula gets
-    a leading apostrophe."""
+    a leading apostrophe — and so does text where a formula would start after a semicolon, which
+    a spreadsheet set to Indonesian (list separator ";") may split the cell at."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -208,7 +209,8 @@ def csv_cell(value) -> str | int:
     if isinstance(value, int):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    parts = [text] + [p.lstrip() for p in text.split(";")[1:]]
+    return "'" + text if any(p.startswith(FORMULA_START) for p in parts) else text
 
 
 def _csv_response(rows: list[dict]) -> Response:

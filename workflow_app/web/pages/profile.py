@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext
 from flask_login import login_required, login_user
 
+from workflow_app import ratelimit
 from workflow_app.notifications import inbox as notification_inbox
 from workflow_app.services import auth
 from workflow_app.uow import read_only
@@ -89,18 +90,22 @@ def preferences():
 def password():
     """Change my password: my other sessions and all my API tokens end; this browser stays in."""
     form = PasswordForm()
+    user = current_account()
+    if not ratelimit.password_change_allowed(user.username):
+        raise ratelimit.too_many_passwords()
     if not form.validate():
         return _page(password_form=form, password_errors=_wtf_errors(form), status=422)
-    user = current_account()
 
     def change() -> str:
         auth.change_password(user, form.current_password.data, form.new_password.data)
-        return auth.session_key(user)
+        return auth.open_session(user)
 
     key, errors = attempt(change)
     if errors:
+        if errors.of("current_password"):
+            ratelimit.note_password_failure(user.username)
         return _page(password_form=form, password_errors=errors, status=errors.status)
-    login_user(SessionUser(user, key))  # this browser carries the new nonce; the others do not
+    login_user(SessionUser(user, key))  # this browser gets a new session; every other one ended
     flash(
         gettext(
             "Your password is changed. You were signed out everywhere else, and your API tokens were revoked."
