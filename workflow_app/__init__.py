@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 
@@ -74,8 +75,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     if app.config["ENV_NAME"] != "production":
         # The dev hook: /dev/mail and the demo CLI live in workflow_app.dev, apart from the
         # product. It is imported by name, here only, so that no product module imports it
-        # (the import-linter contract) and a production app never loads it.
-        importlib.import_module("workflow_app.dev").register(app)
+        # (the import-linter contract) and a production app never loads it. The Docker image
+        # leaves the package out (.dockerignore): there a non-production profile runs without it.
+        if importlib.util.find_spec("workflow_app.dev") is not None:
+            importlib.import_module("workflow_app.dev").register(app)
     # An oversized URL or header is refused before routing (inside ProxyFix, which only
     # rewrites the client address).
     app.wsgi_app = RequestLimits(app, app.wsgi_app)
