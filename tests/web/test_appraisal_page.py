@@ -616,3 +616,16 @@ def test_hostile_forms_never_give_a_500(web, people, state, user):
             query_string={"rating_hasil_kerja": value, "rating_perilaku": value},
         )
         assert r.status_code in (200, 422), (value, r.status_code)
+
+
+def test_steps_forward_come_first_and_steps_back_are_quieter(web, people):
+    aid = appraisal_in(people, "plan_submitted")
+    web.login(people.u_kasi)
+    html = text_of(web.get(f"/appraisals/{aid}"))
+    approve = html.index(f'action="/appraisals/{aid}/events/approve_plan"')
+    back = html.index(f'action="/appraisals/{aid}/events/return_plan"')
+    assert approve < back
+    return_form = html[back : html.index("</form>", back)]
+    assert "btn-outline-primary" in return_form and "btn-primary" not in return_form.replace(
+        "btn-outline-primary", ""
+    )

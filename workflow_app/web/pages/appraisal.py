@@ -249,14 +249,19 @@ def render_page(appraisal_id: int, *, form: str | None = None, values=None, erro
         a = views.appraisal_overview(actor, appraisal_id)
         history = views.appraisal_history(actor, appraisal_id)
         forms = []
+        order = list(APPRAISAL.states)
         for event in a["allowed_events"]:
             transition = APPRAISAL.transitions[event]
+            target = transition.target(a["state"])
             mine = form == f"event-{event}"
             shown = values if mine and values is not None else {}
             forms.append(
                 {
                     "event": event,
                     "label": event_label(event),
+                    # A step back in the definition's order of states (return, revise, reopen)
+                    # or out of it (cancel) is shown after, and quieter than, the steps forward.
+                    "back": target == "cancelled" or order.index(target) < order.index(a["state"]),
                     # required fields first, the optional comment last
                     "fields": sorted(
                         transition.accepted_fields,
@@ -269,6 +274,7 @@ def render_page(appraisal_id: int, *, form: str | None = None, values=None, erro
                     "preview": _preview(a["scoring_scheme"], shown),
                 }
             )
+        forms.sort(key=lambda f: f["back"])  # stable: the definition's order within each group
         training_errors = errors if form and form.startswith("training-") else None
         body = render_template(
             "web/appraisal/detail.html",
