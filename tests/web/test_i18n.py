@@ -116,3 +116,13 @@ def test_a_state_or_event_named_in_a_message_is_shown_as_its_label(app):
     with app.test_request_context("/"), force_locale("id"):
         assert localize(message) == "'Setujui SKP' tidak dapat dijalankan dari status 'Selesai'."
     assert str(message) == "'approve_plan' cannot be fired from state 'closed'."  # the API's text
+
+
+def test_an_empty_required_text_reads_as_required(app):
+    from flask_babel import force_locale
+
+    from workflow_app.web.i18n import localize
+
+    with app.test_request_context("/"), force_locale("en"):
+        assert localize("Length must be between 1 and 2000.") == "Required, at most 2000 characters."
+        assert localize("Length must be between 3 and 20.") == "Length must be between 3 and 20."

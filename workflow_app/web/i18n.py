@@ -52,6 +52,8 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(regex + r"\Z")
 
 
+_BETWEEN = "Length must be between {min} and {max}."
+_REQUIRED_UP_TO = N_("Required, at most {max} characters.")
 _PATTERNS = [(t.template, _pattern(t.template)) for t in _MARSHMALLOW]
 
 
@@ -63,7 +65,10 @@ def localize(message) -> str:
     for template, pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
-            return _fill(template, match.groupdict())
+            values = match.groupdict()
+            if template == _BETWEEN and values.get("min") == "1":  # an empty required text field
+                return _fill(_REQUIRED_UP_TO.template, {"max": values["max"]})
+            return _fill(template, values)
     return gettext(text) if text else text
 
 
