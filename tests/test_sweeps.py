@@ -71,3 +71,13 @@ def test_only_one_scheduler_acts(base_app):
         assert second.is_leader(redis)
         assert not first.is_leader(redis)
         redis.delete(LOCK_KEY)
+
+
+def test_the_ladders_index_covers_every_held_state():
+    """The partial index's predicate is fixed by a migration: a definition with another set of
+    held states needs a new one (models.LADDER_STATES and migration 0007)."""
+    from state_machines import APPRAISAL
+    from workflow_app.jobs.sweeps import HELD_STATES
+    from workflow_app.models import LADDER_STATES
+
+    assert set(HELD_STATES) == set(LADDER_STATES) == set(APPRAISAL.open_states)

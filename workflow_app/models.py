@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -181,6 +182,26 @@ class Cycle(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+# Where the escalation ladder still has a step to take (the states someone holds: every open
+# state). Written out because an index predicate is fixed by a migration (0007);
+# tests/test_sweeps.py checks it still matches the definition.
+LADDER_STATES = (
+    "feedback_given",
+    "final_review",
+    "midyear_review",
+    "objection_filed",
+    "plan_approved",
+    "plan_drafted",
+    "plan_submitted",
+    "scored",
+    "training_assigned",
+)
+LADDER_PREDICATE = (
+    "state IN (" + ", ".join(f"'{s}'" for s in LADDER_STATES) + ") "
+    "AND due_at IS NOT NULL AND escalation_level < 2"
+)
+
+
 class Appraisal(db.Model):
     __tablename__ = "appraisals"
 
@@ -253,6 +274,16 @@ class Appraisal(db.Model):
         Index("ix_appraisals_state_due_at", "state", "due_at"),
         Index("ix_appraisals_cycle_state", "cycle_id", "state"),
         Index("ix_appraisals_assessor_state", "assessor_id", "state"),
+        # The escalation ladder's work list: open appraisals with a deadline and a step still to
+        # take, in deadline order. A sweep reads only the rows near or past their due date, so
+        # its cost grows with what is due, not with the table (rows at level 2 leave the index).
+        Index(
+            "ix_appraisals_ladder",
+            "due_at",
+            "id",
+            postgresql_where=text(LADDER_PREDICATE),
+            sqlite_where=text(LADDER_PREDICATE),
+        ),
     )
     __mapper_args__ = {"version_id_col": version}
 

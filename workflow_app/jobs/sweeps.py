@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import joinedload
 
 from state_machines import APPRAISAL
 from workflow_app import problems
 from workflow_app.clock import ZONE_OFFSETS, end_of_local_day, utcnow
 from workflow_app.extensions import db
-from workflow_app.models import Appraisal, Cycle, Notification, User
+from workflow_app.models import LADDER_STATES, Appraisal, Cycle, Notification, User
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
 from workflow_app.services import audit, audit_verify, sla
 from workflow_app.services.access import Actor, holder_employee_id, holder_superior_employee_id
@@ -54,16 +54,21 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
     now = now or utcnow()
     counts = {"reminder": 0, "escalation_1": 0, "escalation_2": 0}
     remind_until, level2_until = _prefilter_bounds(now)
-    last_id = 0
+    # Keyset paging along the ladder's partial index (due_at, id): only rows due by the latest
+    # bound are read, so a sweep with nothing due touches no table rows at all.
+    after = (datetime.min, 0)
     while True:
         with unit_of_work(hooks=False):  # one batch per transaction: locks are held briefly
             rows = db.session.scalars(
                 _skip_locked(
                     select(Appraisal)
                     .where(
-                        Appraisal.state.in_(HELD_STATES),
+                        # the index's predicate, so the planner may use it
+                        Appraisal.state.in_(LADDER_STATES),
                         Appraisal.due_at.is_not(None),
-                        Appraisal.id > last_id,
+                        Appraisal.escalation_level < 2,
+                        Appraisal.due_at <= max(remind_until, now, level2_until),
+                        tuple_(Appraisal.due_at, Appraisal.id) > after,
                         or_(
                             # Supersets from the national calendar; the exact test (cycle calendar,
                             # holder's leave) follows per row, so only rows near a step are read.
@@ -84,18 +89,18 @@ def escalation_sweep(now: datetime | None = None, batch: int = 500) -> dict:
                         joinedload(Appraisal.assessor),
                         joinedload(Appraisal.superior),
                     )
-                    .order_by(Appraisal.id)
+                    .order_by(Appraisal.due_at, Appraisal.id)
                     .limit(batch)
                 )
             ).all()
             if not rows:
                 break
+            after = (rows[-1].due_at, rows[-1].id)
             for a in rows:
                 step = _next_step(a, now)
                 if step:
                     _record_step(a, step, now)
                     counts[step] += 1
-            last_id = rows[-1].id
     return counts
 
 
