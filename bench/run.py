@@ -705,6 +705,121 @@ def bench_dashboards(org: dict, repeat: int, log: Callable[[str], None]) -> dict
     }
 
 
+def bench_sweep(repeat: int, log: Callable[[str], None]) -> dict:
+    """The escalation sweep over every appraisal: with nothing due, and with a slice due.
+
+    Baselines: the ladder's partial-index query alone (nothing due), and one ``UPDATE … RETURNING``
+    feeding one outbox ``INSERT`` for the due slice, rolled back (what the sweep must at least do).
+    """
+    from sqlalchemy import insert, select, update
+
+    from workflow_app.clock import utcnow
+    from workflow_app.extensions import db
+    from workflow_app.jobs.sweeps import escalation_sweep
+    from workflow_app.models import LADDER_STATES, Appraisal, OutboxMessage
+
+    rows = appraisal_count()
+    now = utcnow()
+    on_ladder = (
+        Appraisal.state.in_(LADDER_STATES),
+        Appraisal.due_at.is_not(None),
+        Appraisal.escalation_level < 2,
+    )
+    log(f"  sweep: every deadline a month away, a tenth long past at level 2 ({rows:,} appraisals) …")
+    db.session.execute(
+        update(Appraisal).values(due_at=now + timedelta(days=30), escalation_level=0, reminder_sent_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Appraisal)
+        .where(Appraisal.id % 10 == 0)
+        .values(due_at=now - timedelta(days=60), escalation_level=2),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    analyze("appraisals")
+
+    def index_query():
+        ids = db.session.scalars(
+            select(Appraisal.id)
+            .where(*on_ladder, Appraisal.due_at <= now + timedelta(days=5))
+            .order_by(Appraisal.due_at, Appraisal.id)
+            .limit(500)
+        ).all()
+        db.session.rollback()
+        return ids
+
+    log(f"  sweep: nothing due ×{repeat} …")
+    counts, none_stats = _repeat(lambda: escalation_sweep(), repeat)
+    if any(counts.values()):
+        raise BenchError(f"the sweep escalated {counts} with nothing due")
+    _, base_none = _repeat(index_query, repeat)
+
+    due = max(1, min(2000, rows // 100))
+    runs, base_runs = [], []
+    for round_ in range(repeat):
+        # each round its own deadline, so each escalation is a new outbox row (dedupe key)
+        deadline = now - timedelta(hours=1, seconds=round_)
+        picked = (
+            select(Appraisal.id)
+            .where(Appraisal.id % 10 != 0, Appraisal.state.in_(LADDER_STATES))
+            .order_by(Appraisal.id)
+            .limit(due)
+        )
+        db.session.execute(
+            update(Appraisal)
+            .where(Appraisal.id.in_(picked.scalar_subquery()))
+            .values(due_at=deadline, escalation_level=0, reminder_sent_at=None),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.commit()
+
+        def baseline(round_=round_):
+            ids = db.session.scalars(
+                update(Appraisal)
+                .where(*on_ladder, Appraisal.escalation_level == 0, Appraisal.due_at <= now)
+                .values(escalation_level=1, reminder_sent_at=now)
+                .returning(Appraisal.id),
+                execution_options={"synchronize_session": False},
+            ).all()
+            db.session.execute(
+                insert(OutboxMessage),
+                [
+                    {"topic": "appraisal.escalation_1", "payload": {"appraisal_id": i}, "status": "pending",
+                     "dedupe_key": f"bench:{round_}:{i}", "available_at": now, "created_at": now}
+                    for i in ids
+                ],
+            )  # fmt: skip
+            db.session.rollback()
+            return len(ids)
+
+        escalated, seconds, _ = timed(baseline)
+        if escalated != due:
+            raise BenchError(f"the baseline escalated {escalated}, expected {due}")
+        base_runs.append(seconds)
+        log(f"  sweep: {due:,} due, round {round_ + 1} …")
+        counts, seconds, _ = timed(lambda: escalation_sweep())
+        if counts["escalation_1"] != due:
+            raise BenchError(f"the sweep escalated {counts}, expected {due} escalation_1")
+        runs.append(seconds)
+    due_stats = {"runs": runs, "seconds": statistics.median(runs)}
+    base_due = {"runs": base_runs, "seconds": statistics.median(base_runs)}
+    return {
+        "appraisals": rows,
+        "none_due": {
+            "service": none_stats,
+            "baseline": base_none,
+            "ratio_time": none_stats["seconds"] / base_none["seconds"],
+        },
+        "due": {
+            "rows": due,
+            "service": due_stats,
+            "baseline": base_due,
+            "ratio_time": due_stats["seconds"] / base_due["seconds"],
+        },
+    }
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -777,6 +892,8 @@ def run(
                     results["extra"] = add_cycles(org, appraisals, employees, log)
                 log("benchmark 2: dashboards")
                 results["dashboards"] = bench_dashboards(org, repeat, log)
+                log("benchmark 3: escalation sweep")
+                results["sweep"] = bench_sweep(repeat, log)
             finally:
                 db.session.remove()
                 db.engine.dispose()
@@ -839,6 +956,16 @@ def report(r: dict) -> str:
         f"  summary: total {s['total']:,}, open {s['open']:,}, overdue {s['overdue']:,}, {s['units']} units;"
         f" stuck total {dash['stuck']['total']:,} (service and naive agree)"
     )
+    if "sweep" in r:
+        sw = r["sweep"]
+        n = sw["appraisals"]
+        line("sweep, nothing due: escalation_sweep (median)", n, sw["none_due"]["service"])
+        line("sweep, nothing due: partial-index query", n, sw["none_due"]["baseline"])
+        lines.append(f"  → time sweep/query = {sw['none_due']['ratio_time']:.1f}")
+        d = sw["due"]
+        line(f"sweep, {d['rows']:,} due: escalation_sweep (median)", d["rows"], d["service"])
+        line(f"sweep, {d['rows']:,} due: UPDATE … RETURNING + INSERT", d["rows"], d["baseline"])
+        lines.append(f"  → time sweep/one statement = {d['ratio_time']:.1f} (goal ≤ 3, issue 9)")
     return "\n".join(lines)
 
 

@@ -50,5 +50,12 @@ def test_quick_bench_runs_and_counts_right(tmp_path, capsys):
         assert dash[key]["ratio_time"] > 0
         assert dash[key]["ratio_tracemalloc"] > 0
 
+    sweep = results["sweep"]
+    assert sweep["appraisals"] == n
+    assert sweep["due"]["rows"] >= 1
+    for key in ("none_due", "due"):
+        assert sweep[key]["ratio_time"] > 0
+
     printed = capsys.readouterr().out
     assert "launch: bulk INSERT" in printed and "service and naive agree" in printed
+    assert "sweep, nothing due" in printed and "UPDATE … RETURNING" in printed
