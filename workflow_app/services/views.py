@@ -193,24 +193,17 @@ def next_steps(state: str, relations) -> list[dict]:
     ]
 
 
-def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
-    """Every step of the appraisal's log, oldest first, with the people named (404 as the detail)."""
-    rows = appraisals.history(actor, appraisal_id)
-    ids = {r.actor_user_id for r in rows} | {r.on_behalf_of_user_id for r in rows}
-    ids.discard(None)
-    names: dict[int, str] = {}
-    if ids:
-        names = dict(
-            db.session.execute(
-                select(User.id, Employee.name)
-                .join(Employee, Employee.id == User.employee_id)
-                .where(User.id.in_(ids))
-            ).all()
-        )
-
-    def who(user) -> str | None:
-        return None if user is None else names.get(user.id) or user.username
-
+def _history_of(appraisal_id: int) -> list[dict]:
+    """Every step of the appraisal's log, oldest first, with the people named (the caller's
+    right to see the appraisal is checked by whoever calls this)."""
+    person_of = (joinedload(TransitionLog.actor).joinedload(User.employee),
+                 joinedload(TransitionLog.on_behalf_of).joinedload(User.employee))  # fmt: skip
+    rows = db.session.scalars(
+        select(TransitionLog)
+        .where(TransitionLog.entity == "appraisal", TransitionLog.entity_id == appraisal_id)
+        .options(*person_of)
+        .order_by(TransitionLog.seq)
+    ).all()
     return [
         {
             "seq": r.seq,
@@ -218,9 +211,9 @@ def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
             "transition": r.event in APPRAISAL.transitions,
             "from_state": r.from_state,
             "to_state": r.to_state,
-            "actor": who(r.actor),
+            "actor": _user_label(r.actor),
             "actor_role": r.actor_role,
-            "on_behalf_of": who(r.on_behalf_of),
+            "on_behalf_of": _user_label(r.on_behalf_of),
             "comment": r.comment,
             "payload": r.payload or {},
             "at": r.created_at,
@@ -229,10 +222,10 @@ def appraisal_history(actor: Actor, appraisal_id: int) -> list[dict]:
     ]
 
 
-def appraisal_overview(actor: Actor, appraisal_id: int) -> dict:
+def appraisal_overview(actor: Actor, appraisal_id: int, *, with_history: bool = False) -> dict:
     """The detail (``appraisal_detail``) with what the appraisal page adds: who holds it, the
-    cycle, what comes next, and which edits besides events the caller may make (the services
-    authorise each one again)."""
+    cycle, what comes next, which edits besides events the caller may make (the services
+    authorise each one again) and, ``with_history``, every past step from the log."""
     row = appraisal_detail(actor, appraisal_id)
     a = db.session.get(Appraisal, appraisal_id)  # loaded by appraisal_detail: no query
     relations = frozenset(row["relations"])
@@ -249,6 +242,7 @@ def appraisal_overview(actor: Actor, appraisal_id: int) -> dict:
         may_edit_plan=editor and a.state == "plan_drafted",
         progress_column=appraisals.PROGRESS_COLUMNS.get(a.state) if editor else None,
         training_statuses=training_statuses,
+        history=_history_of(a.id) if with_history else None,
     )
     return row
 

@@ -246,8 +246,8 @@ def render_page(appraisal_id: int, *, form: str | None = None, values=None, erro
     and ``errors`` (already scoped to that form)."""
     actor = current_actor()
     with read_only():
-        a = views.appraisal_overview(actor, appraisal_id)
-        history = views.appraisal_history(actor, appraisal_id)
+        a = views.appraisal_overview(actor, appraisal_id, with_history=True)
+        history = a["history"]
         forms = []
         order = list(APPRAISAL.states)
         for event in a["allowed_events"]:
