@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from workflow_app import problems
 from workflow_app.clock import utcnow
@@ -92,7 +92,12 @@ def _session_row(key: str) -> WebSession | None:
     session_id, _, secret = key.partition(":")
     if not session_id.isascii() or not session_id.isdigit() or len(session_id) > 10 or not secret:
         return None
-    row = db.session.get(WebSession, int(session_id))
+    row = db.session.scalar(
+        select(WebSession)
+        .where(WebSession.id == int(session_id))
+        # the user and their roles come along: every page asks for them (one round trip less)
+        .options(joinedload(WebSession.user).selectinload(User.roles).joinedload(RoleAssignment.unit))
+    )
     if row is None or not secrets.compare_digest(row.secret_hash, token_digest(secret)):
         return None
     return row
@@ -103,12 +108,7 @@ def resolve_session(key: str) -> User | None:
     row = _session_row(key)
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    user = db.session.scalar(
-        select(User)
-        .where(User.id == row.user_id)
-        .options(selectinload(User.roles).joinedload(RoleAssignment.unit))
-    )
-    return user if user is not None and user.active else None
+    return row.user if row.user.active else None
 
 
 def close_session(key: str) -> None:
