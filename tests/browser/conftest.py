@@ -693,6 +693,11 @@ def sign_in(page, who: Login, next: str | None = None, password: str | None = No
     return submit_sign_in(page, who.username, who.password if password is None else password)
 
 
+def path_of(url: str) -> str:
+    """The path of a page's URL (tests compare where a flow landed, not the host and port)."""
+    return urlsplit(url).path
+
+
 def shot(page, name: str) -> Path:
     """A full-page screenshot, instance/screenshots/<name>.png (kept as the run's artifacts)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     assert_accessible,
     assert_no_horizontal_scroll,
+    path_of,
     shot,
     sign_in,
     submit_sign_in,
@@ -29,10 +30,6 @@ from tests.browser.conftest import (
 from workflow_app.models import BERAKHLAK
 
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def path_of(url: str) -> str:
-    return urlsplit(url).path
 
 
 def html_lang(page) -> str:

@@ -10,14 +10,11 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     assert_accessible,
     assert_no_horizontal_scroll,
+    path_of,
     shot,
     sign_in,
     submit_sign_in,
 )
-
-
-def path_of(url: str) -> str:
-    return urlsplit(url).path
 
 
 def next_of(url: str) -> list[str]:
