@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -95,6 +96,16 @@ def load(schema: Schema, data: dict) -> dict:
         return schema.load(data)
     except ValidationError as exc:
         raise problems.validation_error(exc.messages) from None
+
+
+DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def form_number(value: str | None):
+    """A whole number typed in a form, as an int; anything else stays text, for the shared
+    schema to refuse (422) — never a crash, and never a number too big for the database."""
+    value = (value or "").strip()
+    return int(value) if DIGITS.fullmatch(value) else value
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -25,7 +25,7 @@ from workflow_app.schemas.appraisals import EventIn, PlanIn, ProgressIn, Trainin
 from workflow_app.scoring import scheme
 from workflow_app.services import appraisals, views
 from workflow_app.uow import read_only
-from workflow_app.web.common import FormErrors, attempt, is_htmx, load
+from workflow_app.web.common import FormErrors, attempt, form_number, is_htmx, load
 from workflow_app.web.i18n import event_label, predikat_label
 from workflow_app.web.session import current_actor
 
@@ -102,7 +102,6 @@ PLAN_FIELDS = ("kind", "aspect", *PLAN_TEXT_FIELDS)
 MIN_TRAINING_ROWS = 3
 MAX_ROWS = 100  # rows read from one form; the schemas refuse more than they allow
 
-DIGITS = re.compile(r"[0-9]{1,9}")
 ROW = re.compile(r"(?P<group>[a-z_]+)-(?P<index>[0-9]{1,4})-(?P<field>[a-z_]+)")
 ACTION = re.compile(r"(?P<verb>remove|up|down)-(?P<index>[0-9]{1,4})")
 
@@ -137,12 +136,6 @@ def _labels() -> dict:
 # --- reading forms ----------------------------------------------------------------------------
 
 
-def _number(value: str):
-    """A whole number typed in a form, else the text itself (the schema refuses it: 422)."""
-    value = (value or "").strip()
-    return int(value) if DIGITS.fullmatch(value) else value
-
-
 def _text(form, name: str) -> str:
     return (form.get(name) or "").strip()
 
@@ -171,7 +164,7 @@ def parse_event(event: str, form) -> tuple[dict, dict]:
     (a required one is then refused by the service, by name). Blank training rows are dropped.
     """
     transition = APPRAISAL.transitions[event]
-    data: dict = {"version": _number(form.get("version", ""))}
+    data: dict = {"version": form_number(form.get("version", ""))}
     shown: dict = {}
     for name in transition.accepted_fields:
         if name == "trainings":
@@ -182,7 +175,7 @@ def parse_event(event: str, form) -> tuple[dict, dict]:
             if rows:
                 data["trainings"] = [
                     {
-                        key: (_number(value) if key == "hours_jp" else value.strip())
+                        key: (form_number(value) if key == "hours_jp" else value.strip())
                         for key, value in row.items()
                         if value.strip()
                     }
@@ -324,7 +317,7 @@ def fire(appraisal_id: int, event: str):
 def training(appraisal_id: int, training_id: int):
     """The employee marks a training completed, or HR records it (``update_training``)."""
     actor = current_actor()
-    data = {"version": _number(request.form.get("version", "")), "status": _text(request.form, "status")}
+    data = {"version": form_number(request.form.get("version", "")), "status": _text(request.form, "status")}
     evidence = _text(request.form, "evidence")
     if evidence:
         data["evidence"] = evidence
@@ -445,7 +438,7 @@ def plan(appraisal_id: int):
     form = request.form
     rows = form_rows(form, "items", PLAN_FIELDS)
     behaviours = {v: form.get(f"behaviours-{v}", "") for v in BERAKHLAK}
-    version = _number(form.get("version", ""))
+    version = form_number(form.get("version", ""))
     action = form.get("action") or "save"
     if action != "save":
         notice = gettext("Not saved yet: press “Save plan” to keep your changes.")
@@ -516,7 +509,7 @@ def render_progress(appraisal_id: int, *, rows=None, version=None, errors=None, 
             ]
         items = {item.id: item for item in a["plan_items"]}
         for row in rows:
-            row["item"] = items.get(_number(row.get("item_id", "")))
+            row["item"] = items.get(form_number(row.get("item_id", "")))
         body = render_template(
             "web/appraisal/progress.html", a=a, rows=rows, version=version, errors=errors, column=column
         )
@@ -531,7 +524,7 @@ def progress(appraisal_id: int):
         return render_progress(appraisal_id)
     form = request.form
     rows = form_rows(form, "items", ("item_id", "realisation", "evidence"))
-    version = _number(form.get("version", ""))
+    version = form_number(form.get("version", ""))
     items, sent = [], []
     for index, row in enumerate(rows):
         if _blank(row, ("realisation", "evidence")):
@@ -539,7 +532,7 @@ def progress(appraisal_id: int):
         sent.append(index)
         items.append(
             {
-                "item_id": _number(row["item_id"]),
+                "item_id": form_number(row["item_id"]),
                 "realisation": row["realisation"].strip(),
                 "evidence": _evidence_lines(row["evidence"]),
             }

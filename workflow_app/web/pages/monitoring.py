@@ -28,7 +28,7 @@ from workflow_app.schemas.interventions import CycleEventIn, ExtendIn, ReassignI
 from workflow_app.services import appraisals, cycles, incidents, interventions, reassignment, views
 from workflow_app.uow import read_only
 from workflow_app.web import charts
-from workflow_app.web.common import FormErrors, attempt, form_errors, is_htmx, load, safe_next
+from workflow_app.web.common import FormErrors, attempt, form_errors, form_number, is_htmx, load, safe_next
 from workflow_app.web.i18n import event_label, predikat_names, state_label
 from workflow_app.web.session import current_actor
 
@@ -291,11 +291,6 @@ def _render_act(appraisal_id, action=None, errors=None, form=None, status=200, m
     )
 
 
-def _int(value):
-    """A form's number as an int, or the text itself for the schema to refuse."""
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
-
-
 def _form_dict(names, ints=()) -> dict:
     """The named fields of the posted form, without empty ones; ``ints`` read as numbers."""
     data = {}
@@ -303,7 +298,7 @@ def _form_dict(names, ints=()) -> dict:
         value = request.form.get(name, "")
         if value.strip() == "":
             continue
-        data[name] = _int(value.strip()) if name in ints else value
+        data[name] = form_number(value) if name in ints else value
     return data
 
 
