@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
@@ -278,6 +278,11 @@ class Appraisal(db.Model):
     objections: Mapped[list[Objection]] = relationship(
         back_populates="appraisal", cascade="all, delete-orphan", order_by="Objection.id"
     )
+    # Loaded only by an event's locking query (services.appraisals.load_for_event), else None:
+    # whether anyone the appraisal may wait on has leave recorded from yesterday on (when not,
+    # the deadline needs no leave query), and the acting user's display name (for the message).
+    leave_recorded: Mapped[bool | None] = query_expression()
+    acting_user_name: Mapped[str | None] = query_expression()
 
     __table_args__ = (
         UniqueConstraint("cycle_id", "employee_id", name="uq_appraisals_cycle_employee"),

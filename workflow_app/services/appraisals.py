@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import String, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from state_machines import APPRAISAL, Transition
 from workflow_app import problems
@@ -17,11 +17,14 @@ from workflow_app.i18n import N_
 from workflow_app.models import (
     Appraisal,
     BehaviourExpectation,
+    Employee,
+    Leave,
     Objection,
     PlanItem,
     TrainingAssignment,
     TransitionLog,
     Unit,
+    User,
 )
 from workflow_app.scoring import scheme
 from workflow_app.services import audit, deadlines, guards, sla, workflow
@@ -50,6 +53,69 @@ def load(actor: Actor, appraisal_id: int, *, lock: bool = False) -> Appraisal:
     return appraisal
 
 
+# What an event's effect reads or changes beyond the row (guards.LOADS: what its guards read).
+EFFECT_LOADS: dict[str, tuple[str, ...]] = {
+    "assign_training": ("trainings",),
+    "file_objection": ("objections",),
+    "resolve_objection": ("objections",),
+}
+
+
+def event_loads(transition: Transition) -> tuple[str, ...]:
+    """The collections an event's guards and effect read, loaded with the locked row."""
+    names = set(EFFECT_LOADS.get(transition.event, ()))
+    for name in transition.guards:
+        names.update(guards.LOADS.get(name, ()))
+    return tuple(sorted(names))
+
+
+def load_for_event(actor: Actor, appraisal_id: int, transition: Transition, now: datetime) -> Appraisal:
+    """The locked appraisal with everything firing ``transition`` reads, in one query.
+
+    Besides the row (its unit and cycle): the three people it may wait on (for the message's
+    names), the collections the event's guards and effect read (``event_loads``), whether any of
+    those people has leave recorded from yesterday on (``leave_recorded``: when not, the new
+    deadline needs no leave query) and the acting user's name. Nothing is lazy-loaded later.
+    """
+    people = (Appraisal.employee_id, Appraisal.assessor_id, Appraisal.superior_id)
+    since = now.date() - timedelta(days=1)
+    leave = exists().where(Leave.employee_id.in_(people), Leave.end_date >= since)
+    name = literal(None, String)
+    if actor.user_id is not None:
+        person = aliased(Employee)
+        name = (
+            select(func.coalesce(person.name, User.username))
+            .select_from(User)
+            .outerjoin(person, person.id == User.employee_id)
+            .where(User.id == actor.user_id)
+            .correlate(None)
+            .scalar_subquery()
+        )
+    options = [
+        joinedload(Appraisal.unit),
+        joinedload(Appraisal.cycle),
+        joinedload(Appraisal.employee),
+        joinedload(Appraisal.assessor),
+        joinedload(Appraisal.superior),
+        *(joinedload(getattr(Appraisal, c)) for c in event_loads(transition)),
+    ]
+    # The row's columns first (what a lock waiter shows in pg_stat_activity), the extras after.
+    query = (
+        select(Appraisal, leave.label("leave_recorded"), name.label("acting_user_name"))
+        .where(Appraisal.id == appraisal_id)
+        .options(*options)
+        .with_for_update(of=Appraisal)
+        .execution_options(populate_existing=True)
+    )
+    found = db.session.execute(query).unique().one_or_none()
+    if found is None or not appraisal_relations(actor, found[0]):
+        raise problems.not_found("appraisal")
+    appraisal = found[0]
+    set_committed_value(appraisal, "leave_recorded", bool(found.leave_recorded))
+    set_committed_value(appraisal, "acting_user_name", found.acting_user_name)
+    return appraisal
+
+
 def allowed_events(actor: Actor, appraisal: Appraisal) -> list[str]:
     return APPRAISAL.allowed_events(appraisal.state, appraisal_relations(actor, appraisal))
 
@@ -63,7 +129,9 @@ def _guard_context(a: Appraisal, fields: dict, now: datetime) -> guards.GuardCon
 
 def _on_enter(a: Appraisal, transition: Transition, fields: dict, now: datetime) -> None:
     a.state_entered_at = now
-    deadlines.set_due(a, sla.sla_for(transition, a.cycle), fields, now)
+    # Nobody involved has leave recorded (known from the locking query): no leave to look up.
+    leave = frozenset() if a.leave_recorded is False else None
+    deadlines.set_due(a, sla.sla_for(transition, a.cycle), fields, now, leave=leave)
     a.escalation_level = 0
     a.reminder_sent_at = None
 
@@ -74,12 +142,15 @@ def _log_payload(fields: dict, effect_payload: dict) -> dict:
 
 def _message(a: Appraisal, log: TransitionLog, fields: dict, effect_payload: dict, actor: Actor) -> Outgoing:
     """What the transition tells people, fixed now (services.snapshots)."""
+    # The acting user's name came with the locking query when it ran (load_for_event).
+    named = {"actor": a.acting_user_name} if a.acting_user_name is not None else {}
     context = appraisal_snapshot(
         a,
-        actor_user_id=actor.user_id,
+        actor_user_id=None if named else actor.user_id,
         comment=log.comment,
         decision=fields.get("decision"),
         hours=effect_payload.get("training_hours_jp"),
+        **named,
     )
     payload = {
         "appraisal_id": a.id,
@@ -208,9 +279,10 @@ def fire_event(actor: Actor, appraisal_id: int, event: str, data: dict) -> Appra
     """Use case: fire one event on one appraisal, with the caller's version."""
     data = dict(data)
     version = data.pop("version", None)
-    workflow.transition_of(FLOW, event)  # an unknown event is a 404 before anything is read
-    appraisal = load(actor, appraisal_id, lock=True)
-    apply_event(actor, appraisal, event, data, version=version)
+    transition = workflow.transition_of(FLOW, event)  # an unknown event is a 404 before anything is read
+    now = utcnow()
+    appraisal = load_for_event(actor, appraisal_id, transition, now)
+    apply_event(actor, appraisal, event, data, version=version, now=now)
     return appraisal
 
 

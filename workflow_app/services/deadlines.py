@@ -28,17 +28,32 @@ def leave_days(employee_id: int | None, start: date, horizon_days: int = 400) ->
     return calendar.expand_ranges((max(s, start), min(e, end)) for s, e in ranges)
 
 
-def calendar_for(appraisal: Appraisal, entered: date) -> calendar.WorkCalendar:
-    return calendar.for_cycle(appraisal.cycle, leave_days(holder_employee_id(appraisal), entered))
+def calendar_for(
+    appraisal: Appraisal, entered: date, leave: frozenset[date] | None = None
+) -> calendar.WorkCalendar:
+    """The cycle's calendar with the holder's leave as days off (``leave``: already known)."""
+    if leave is None:
+        leave = leave_days(holder_employee_id(appraisal), entered)
+    return calendar.for_cycle(appraisal.cycle, leave)
 
 
-def set_due(appraisal: Appraisal, rule: dict | None, fields: dict, now: datetime) -> None:
-    """Resolve the SLA of the state just entered and set due_at (the holder's leave pauses it)."""
+def set_due(
+    appraisal: Appraisal,
+    rule: dict | None,
+    fields: dict,
+    now: datetime,
+    *,
+    leave: frozenset[date] | None = None,
+) -> None:
+    """Resolve the SLA of the state just entered and set due_at (the holder's leave pauses it).
+
+    ``leave``: the holder's days off when the caller knows them already (an empty set when
+    nobody involved has leave recorded); None to query them."""
     days, until = sla.resolve_rule(rule, appraisal.cycle, fields)
     appraisal.sla_working_days, appraisal.sla_until = days, until
     zone = appraisal.unit.timezone
     entered = sla.local_date(now, zone)
-    appraisal.due_at = sla.due_at(now, zone, days, until, calendar_for(appraisal, entered))
+    appraisal.due_at = sla.due_at(now, zone, days, until, calendar_for(appraisal, entered, leave))
 
 
 def recompute_due_for_holder(employee_id: int) -> int:

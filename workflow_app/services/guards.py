@@ -237,6 +237,17 @@ def objection_decision_valid(ctx: GuardContext) -> dict:
     return {}
 
 
+# What each guard reads of the appraisal beyond its row: the event's locking query loads these
+# with the row (services.appraisals.load_for_event), so a guard never lazy-loads.
+LOADS: dict[str, tuple[str, ...]] = {
+    "plan_complete": ("plan_items", "behaviours"),
+    "midyear_progress_recorded": ("plan_items",),
+    "final_realisation_recorded": ("plan_items",),
+    "closable": ("trainings", "objections"),
+    "objection_allowed": ("objections",),
+    "result_acceptable": ("objections",),
+}
+
 GUARDS = {
     fn.__name__: fn
     for fn in (

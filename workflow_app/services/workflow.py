@@ -25,6 +25,7 @@ from datetime import datetime
 from state_machines.core import Transition, WorkflowDefinition
 from workflow_app import problems
 from workflow_app.clock import utcnow
+from workflow_app.extensions import db
 from workflow_app.i18n import N_
 from workflow_app.models import TransitionLog
 from workflow_app.services import audit, guards
@@ -138,12 +139,22 @@ def fire(
     if row.state not in transition.source:
         raise problems.invalid_transition(event, row.state, definition.allowed_events(row.state, relations))
     check_fields(transition, fields)
+    # No autoflush from here to the end: whatever a guard or an effect reads, the row is written
+    # once, by the flush below (its version goes up by exactly one).
+    with db.session.no_autoflush:
+        log = _move(workflow, actor, row, transition, relations, fields, now)
+    flush()
+    return log
+
+
+def _move(workflow: Workflow, actor: Actor, row, transition: Transition, relations, fields: dict, now):
+    event = transition.event
     errors = guards.check(transition.guards, workflow.guard_context(row, fields, now))
     if errors:
         raise problems.guard_failed(event, errors)
 
     from_state = row.state
-    definition.fire(row, event)
+    workflow.definition.fire(row, event)
     effect = workflow.effects.get(event)
     effect_payload = effect(row, fields, actor, now) if effect else {}
     if workflow.on_enter is not None and not transition.reflexive:
@@ -167,5 +178,4 @@ def fire(
     )
     out = workflow.message(row, log, fields, effect_payload, actor)
     audit.outbox(out.topic, out.payload, dedupe_key=out.dedupe_key, at=now)
-    flush()
     return log
