@@ -1,0 +1,1 @@
+"""Peers the benchmarks compare Kinerja with (never imported by the product)."""
