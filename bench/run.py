@@ -755,7 +755,7 @@ def bench_sweep(repeat: int, log: Callable[[str], None]) -> dict:
         raise BenchError(f"the sweep escalated {counts} with nothing due")
     _, base_none = _repeat(index_query, repeat)
 
-    due = max(1, min(2000, rows // 100))
+    due = max(1, min(10_000, rows // 100))
     runs, base_runs = [], []
     for round_ in range(repeat):
         # each round its own deadline, so each escalation is a new outbox row (dedupe key)
