@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests import factories
 from tests.conftest import drain
@@ -173,3 +173,82 @@ def test_sweep_reads_only_rows_near_a_step(app, org, submitted):
     assert remind_until == end_of_local_day(date(2026, 12, 29), "WIB")
     # Five working days before 22 Dec: Tue 15 Dec, plus a day of slack.
     assert level2_until == end_of_local_day(date(2026, 12, 16), "WIB")
+
+
+def _statements(fn):
+    """(result, number of SQL statements ``fn`` sent)."""
+    from sqlalchemy import event
+
+    engine = db.engine
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return result, len(seen)
+
+
+def _make_due(cycle_id: int, count: int, moment: datetime) -> list[int]:
+    from sqlalchemy import update
+
+    ids = db.session.scalars(
+        select(Appraisal.id).where(Appraisal.cycle_id == cycle_id).order_by(Appraisal.id).limit(count)
+    ).all()
+    db.session.execute(
+        update(Appraisal)
+        .where(Appraisal.id.in_(ids))
+        .values(due_at=moment - timedelta(hours=1), escalation_level=0, reminder_sent_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return list(ids)
+
+
+def test_the_sweep_is_set_based_its_statements_do_not_grow_with_the_rows_due(app, org):
+    """One due appraisal or all of them: the same statements (a locking read, the holders'
+    leave, one UPDATE, one outbox INSERT, the commit), not a round of them per row."""
+    moment = wita(2026, 12, 22, 10)
+    with time_machine.travel(moment, tick=False):
+        cycle = factories.cycle(org.dinas, today=date(2026, 12, 22), plan_due=date(2027, 3, 31))
+        cycles.launch(cycle, moment)
+        db.session.commit()
+        total = db.session.scalar(select(func.count()).where(Appraisal.cycle_id == cycle.id))
+        assert total >= 4
+        _make_due(cycle.id, 1, moment)
+        one, one_statements = _statements(lambda: escalation_sweep(moment))
+        _make_due(cycle.id, total, moment)
+        many, many_statements = _statements(lambda: escalation_sweep(moment))
+    assert one["escalation_1"] == 1
+    assert many["escalation_1"] == total
+    assert many_statements == one_statements
+
+
+def test_a_step_already_recorded_for_a_deadline_does_not_stop_the_others(app, org):
+    """A dedupe key taken (say by a sweep racing this one) skips that message, not the page."""
+    from workflow_app.models import OutboxMessage
+
+    moment = wita(2026, 12, 22, 10)
+    with time_machine.travel(moment, tick=False):
+        cycle = factories.cycle(org.dinas, today=date(2026, 12, 22), plan_due=date(2027, 3, 31))
+        cycles.launch(cycle, moment)
+        db.session.commit()
+        ids = _make_due(cycle.id, 3, moment)
+        first = db.session.get(Appraisal, ids[0])
+        key = f"escalation_1:{first.id}:{first.state}:{first.state_entered_at.isoformat()}:{first.due_at.isoformat()}"
+        db.session.add(OutboxMessage(topic="appraisal.escalation_1", payload={}, dedupe_key=key))
+        db.session.commit()
+        escalation_sweep(moment)
+        levels = db.session.scalars(select(Appraisal.escalation_level).where(Appraisal.id.in_(ids))).all()
+        messages = db.session.scalar(
+            select(func.count()).where(
+                OutboxMessage.topic == "appraisal.escalation_1",
+                OutboxMessage.payload["appraisal_id"].as_integer().in_(ids),
+            )
+        )
+    assert levels == [1, 1, 1]
+    assert messages == 2  # the two new ones; the first's key was already taken

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Date, DateTime, case, exists, func, insert, literal, select
+from sqlalchemy import Date, DateTime, case, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, joinedload
 
 from state_machines import APPRAISAL, CYCLE
@@ -171,9 +173,15 @@ def fire_cycle_event(
 def launch(cycle: Cycle, now: datetime) -> int:
     """Create one appraisal per active employee in scope, in one INSERT … SELECT.
 
-    Skips employees who already have an appraisal in this cycle, so launching again is
-    idempotent. The assessor is the employee's direct superior and the assessor's superior is
-    that person's superior, both snapshotted from the org chart.
+    Skips employees who already have an appraisal in this cycle (``ON CONFLICT DO NOTHING`` on
+    the cycle–employee key), so launching again is idempotent. The assessor is the employee's
+    direct superior and the assessor's superior is that person's superior, both snapshotted
+    from the org chart.
+
+    Not an anti-join against ``appraisals``: when the planner believes the table empty (a new
+    database, or one just emptied by a delete and VACUUM), it scans the table once per employee
+    while the statement fills it — a launch of 20,000 took 31 s instead of 4. The unique index
+    answers the same question per row at no extra cost, since the insert probes it anyway.
     """
     scope = db.session.get(Unit, cycle.unit_id)
     rules = scheme(cycle.scoring_scheme)
@@ -184,7 +192,6 @@ def launch(cycle: Cycle, now: datetime) -> int:
         (Unit.timezone == "WIT", literal(due["WIT"], DateTime)),
         else_=literal(due["WIB"], DateTime),
     )
-    already = exists().where(Appraisal.cycle_id == cycle.id, Appraisal.employee_id == Employee.id)
     source = (
         select(
             literal(cycle.id),
@@ -210,7 +217,6 @@ def launch(cycle: Cycle, now: datetime) -> int:
         .where(
             Employee.active.is_(True),
             Unit.path.startswith(scope.path, autoescape=True),
-            ~already,
         )
     )
     columns = [
@@ -231,10 +237,15 @@ def launch(cycle: Cycle, now: datetime) -> int:
         "created_at",
         "sla_until",
     ]
-    # Count instead of trusting rowcount, which drivers do not all report for INSERT … SELECT.
-    before = _appraisal_count(cycle.id)
-    db.session.connection().execute(insert(Appraisal.__table__).from_select(columns, source))
-    return _appraisal_count(cycle.id) - before
+    connection = db.session.connection()
+    insert_ = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(Appraisal.__table__).from_select(columns, source)
+    result = connection.execute(
+        statement.on_conflict_do_nothing(index_elements=["cycle_id", "employee_id"]),
+        execution_options={"preserve_rowcount": True},
+    )
+    # psycopg and sqlite3 both report the rows an INSERT … SELECT wrote (not those it skipped).
+    return result.rowcount
 
 
 def duty_conflicts(cycle: Cycle) -> list[Message]:
@@ -284,12 +295,6 @@ def duty_conflicts(cycle: Cycle) -> list[Message]:
                 )
             )
     return found
-
-
-def _appraisal_count(cycle_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id)
-    )
 
 
 def open_midyear_reviews(cycle: Cycle, now: datetime, batch: int = 500) -> int:
