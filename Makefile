@@ -72,7 +72,7 @@ test: catalogues
 test-fast: catalogues
 	$(PY) -m pytest $(XDIST) $(FAST) $(PYTEST_ARGS)
 
-bench: install
+bench: catalogues
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
