@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TEST_WORKERS ?= 2
 XDIST  = -n $(TEST_WORKERS) --dist worksteal
 FAST   := -m "not slow and not faults and not browser"
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-bench.txt | sha1sum | cut -c1-12)
 # Where `make run` keeps its data (the same default as config.py).
 INSTANCE ?= $(or $(KINERJA_INSTANCE_DIR),instance)
 
@@ -24,7 +24,7 @@ help:
 	@echo "make translations - extract the UI's strings and update the .po catalogues (id, en)"
 	@echo "make lint       - ruff check, format check and the import-linter layer contracts"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# -qq: pip prints errors only, not its own warnings (e.g. about index locations in the
 	@# machine's pip configuration); a failed install still fails with its error.
