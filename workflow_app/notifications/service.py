@@ -1,8 +1,9 @@
 """Create notifications from outbox messages and deliver their emails.
 
 Every notification has a dedupe key per event and recipient, so a replayed job creates nothing
-new. Emails are sent by ``send_email`` jobs; a failure is retried with backoff and, after
-``EMAIL_MAX_ATTEMPTS``, becomes an incident for HR instead of being dropped.
+new. Emails are sent in batches over one SMTP connection (``jobs.outbox.send_emails``); a
+failure is retried with backoff and, after ``EMAIL_MAX_ATTEMPTS``, becomes an incident for HR
+instead of being dropped.
 """
 
 from __future__ import annotations
@@ -262,9 +263,12 @@ def on_cycle_launch(msg: OutboxMessage) -> list[int]:
         "email_status",
         "email_attempts",
     ]
-    db.session.connection().execute(insert(Notification.__table__).from_select(columns, source))
-    # Non-urgent: emails go out by the email relay (immediate users) or the digest (daily users).
-    return []
+    created = db.session.connection().execute(
+        insert(Notification.__table__).from_select(columns, source).returning(Notification.__table__.c.id)
+    )
+    # Non-urgent: the delivery emails those whose users want no digest at once (in batches);
+    # daily-digest users have them in their digest.
+    return list(created.scalars())
 
 
 @handler("delegation.started")
@@ -291,14 +295,17 @@ def wants_email_now(notification: Notification) -> bool:
 class EmailOutcome:
     status: str  # sent | skipped | no-address | failed | retry
     error: Exception | None = None
+    attempts: int = 0
 
 
-def email_notification(notification_id: int) -> EmailOutcome:
+def email_notification(notification_id: int, send: Callable | None = None) -> EmailOutcome:
     """Send one notification's email and record the attempt; the job's unit of work commits.
 
-    Idempotent (a row that is no longer pending is skipped). A failure is counted on the row;
-    ``retry`` tells the job to raise for RQ to try again, and after ``EMAIL_MAX_ATTEMPTS`` the
-    row fails and an incident is recorded for HR instead.
+    ``send`` delivers the message (a batch passes its open SMTP connection's; by default a
+    session of its own). Idempotent (a row that is no longer pending, or that another sender
+    has sent meanwhile, is skipped). A failure is counted on the row;
+    ``retry`` tells the caller to try again later, and after ``EMAIL_MAX_ATTEMPTS`` the row
+    fails and an incident is recorded for HR instead.
     """
     n = db.session.scalar(
         select(Notification)
@@ -317,19 +324,19 @@ def email_notification(notification_id: int) -> EmailOutcome:
     msg = mailer.build_message(address, message.subject, message.text, message.html, n.dedupe_key)
     n.email_attempts += 1
     try:
-        mailer.send(msg)
+        (send or mailer.send)(msg)
     except Exception as exc:  # noqa: BLE001 - every SMTP/network failure counts as an attempt
         n.email_error = f"{type(exc).__name__}: {exc}"[:2000]
         if n.email_attempts < current_app.config["EMAIL_MAX_ATTEMPTS"]:
-            return EmailOutcome("retry", exc)
+            return EmailOutcome("retry", exc, n.email_attempts)
         n.email_status = "failed"
         record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
         log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
-        return EmailOutcome("failed", exc)
+        return EmailOutcome("failed", exc, n.email_attempts)
     n.email_status = "sent"
     n.email_sent_at = utcnow()
     n.email_error = None
-    return EmailOutcome("sent")
+    return EmailOutcome("sent", None, n.email_attempts)
 
 
 def _unit_of(n: Notification) -> int | None:
