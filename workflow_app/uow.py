@@ -130,6 +130,8 @@ def unit_of_work(*, hooks: bool = True) -> Iterator[None]:
     if hooks:
         for hook in current_app.extensions.get(HOOKS_KEY, ()):
             hook()
+    else:
+        take_committed_outbox()  # not handed over: the periodic relay delivers them
 
 
 @contextmanager

@@ -26,6 +26,7 @@ per-row lookup; a duplicate job finds its rows done or locked and does nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
@@ -36,7 +37,7 @@ from sqlalchemy import select
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.context import with_app
-from workflow_app.jobs.queues import queue
+from workflow_app.jobs.queues import QUEUES, queue
 from workflow_app.models import Appraisal, Cycle, Delegation, Employee, Notification, OutboxMessage, User
 from workflow_app.notifications import mailer
 from workflow_app.notifications import service as notifications
@@ -46,10 +47,13 @@ log = logging.getLogger(__name__)
 
 TOPIC_QUEUES = {"appraisal.escalation": "escalations", "appraisal.reminder": "escalations"}
 OUTBOX_MARK = "kinerja:queued:outbox:"
+DRAIN_LIST = "kinerja:outbox:ids:"
+DRAIN_MARK = "kinerja:outbox:drainer:"
 EMAIL_MARK = "kinerja:queued:email:"
 # Settings read with a default (config.py need not name them).
 DEFAULT_OUTBOX_BATCH = 200
 DEFAULT_EMAIL_BATCH = 200
+DEFAULT_EMAIL_COMMIT_EVERY = 50
 
 
 def queue_for(topic: str) -> str:
@@ -77,7 +81,7 @@ def _retry_delay(attempts: int) -> int:
 def _job_options() -> dict:
     return {
         "timeout": current_app.config.get("JOB_TIMEOUT", 60),
-        "result_ttl": 600,
+        "result_ttl": 0,  # nothing reads a result: keep Redis work per job small
         "failure_ttl": 7 * 86400,
     }
 
@@ -132,18 +136,85 @@ def _enqueue(plan: dict[str, list[tuple]], marks: list[tuple[str, list[int], int
     return free
 
 
-def enqueue_outbox(rows: list[tuple[int, str]]) -> int:
-    """Hand outbox rows (id, topic) to the workers: one job per queue and batch, one round trip."""
-    size = int(_setting("OUTBOX_BATCH_SIZE", DEFAULT_OUTBOX_BATCH))
+def _drain_keys(queue_name: str) -> tuple[str, str]:
+    """The queue's list of outbox ids to deliver, and the key held while a drainer is queued."""
+    return f"{DRAIN_LIST}{queue_name}", f"{DRAIN_MARK}{queue_name}"
+
+
+def enqueue_outbox(rows: list[tuple[int, str]], queue_name: str | None = None) -> int:
+    """Hand outbox rows (id, topic) to the workers, in one Redis round trip.
+
+    The ids go onto their queue's list (``RPUSH``), in one ``MULTI`` with ``SET NX`` of the
+    queue's drainer key: whoever sets it (the first commit of a burst) enqueues one
+    ``drain_outbox_job``, which delivers the list in batches until it is empty. So a burst of
+    commits costs the worker one job, not one per commit. ``queue_name`` puts every row on that
+    queue instead of its topic's (the benchmark's).
+    """
     by_queue: dict[str, list[int]] = defaultdict(list)
     for outbox_id, topic in rows:
-        by_queue[queue_for(topic)].append(outbox_id)
-    plan = {
-        name: [(deliver_batch_job, OUTBOX_MARK, chunk) for chunk in _chunks(ids, size)]
-        for name, ids in by_queue.items()
-    }
-    _enqueue(plan, [(OUTBOX_MARK, [i for i, _ in rows], 0)])
+        by_queue[queue_name or queue_for(topic)].append(outbox_id)
+    if not by_queue:
+        return 0
+    connection = queue(next(iter(by_queue))).connection
+    stale = _stale_seconds()
+    pipe = connection.pipeline(transaction=True)
+    names = list(by_queue)
+    for name in names:
+        ids_key, drainer_key = _drain_keys(name)
+        pipe.rpush(ids_key, *by_queue[name])
+        pipe.set(drainer_key, 1, nx=True, ex=stale)
+    for outbox_id, _ in rows:
+        pipe.set(f"{OUTBOX_MARK}{outbox_id}", 1, ex=stale)
+    results = pipe.execute()
+    starters = [name for name, started in zip(names, results[1 : 2 * len(names) : 2], strict=True) if started]
+    if starters:
+        _enqueue_drainers(connection, starters)
     return len(rows)
+
+
+def _enqueue_drainers(connection, names: list[str]) -> None:
+    pipe = connection.pipeline(transaction=False)
+    options = _job_options()
+    for name in names:
+        q = queue(name)
+        q.enqueue_many([q.prepare_data(drain_outbox_job, args=(name,), **options)], pipeline=pipe)
+    pipe.execute()
+
+
+def drain_outbox(queue_name: str) -> int:
+    """Deliver the queue's list of outbox ids in batches until it is empty; rows delivered.
+
+    Holds the drainer key while it works (refreshed each batch); when the list is empty it
+    lets go of the key and looks once more, so an id pushed meanwhile is either seen here or
+    started a drainer of its own (``enqueue_outbox`` pushes and takes the key atomically).
+    """
+    connection = queue(queue_name).connection
+    ids_key, drainer_key = _drain_keys(queue_name)
+    size = int(_setting("OUTBOX_BATCH_SIZE", DEFAULT_OUTBOX_BATCH))
+    stale = _stale_seconds()
+    delivered = 0
+    # A drainer fed without pause hands over to a fresh job well within the job timeout.
+    hand_over_at = time.monotonic() + float(current_app.config.get("JOB_TIMEOUT", 60)) / 2
+    try:
+        while True:
+            if time.monotonic() > hand_over_at:
+                connection.expire(drainer_key, stale)
+                _enqueue_drainers(connection, [queue_name])
+                return delivered
+            raw = connection.lpop(ids_key, size)
+            if not raw:
+                connection.delete(drainer_key)
+                if not connection.llen(ids_key) or not connection.set(drainer_key, 1, nx=True, ex=stale):
+                    return delivered
+                continue
+            connection.expire(drainer_key, stale)
+            outcome = deliver_batch([int(i) for i in raw])
+            delivered += len(outcome["done"])
+    except BaseException:
+        # The ids taken are pending still: the relay finds them. Let the next commit start a
+        # drainer at once instead of waiting for the key to expire.
+        connection.delete(drainer_key)
+        raise
 
 
 def enqueue_emails(ids: list[int]) -> int:
@@ -217,10 +288,24 @@ def relay(limit: int = 500, min_age_seconds: int = 0, emails: bool = True) -> di
         ]
     marks = [(OUTBOX_MARK, [r[0] for r in rows], 0), (EMAIL_MARK, email_ids, 0)]
     free = _enqueue(plan, marks, nx=True)
+    _restart_stranded_drainers()
     return {
         "outbox": sum(1 for r in rows if (OUTBOX_MARK, r[0]) in free),
         "emails": sum(1 for i in email_ids if (EMAIL_MARK, i) in free),
     }
+
+
+def _restart_stranded_drainers() -> None:
+    """A queue's id list left with no drainer (one was killed): start one."""
+    connection = queue("default").connection
+    stale = _stale_seconds()
+    pipe = connection.pipeline(transaction=False)
+    for name in QUEUES:
+        pipe.llen(_drain_keys(name)[0])
+    waiting = [name for name, n in zip(QUEUES, pipe.execute(), strict=True) if n]
+    started = [name for name in waiting if connection.set(_drain_keys(name)[1], 1, nx=True, ex=stale)]
+    if started:
+        _enqueue_drainers(connection, started)
 
 
 @with_app
@@ -242,13 +327,20 @@ def _lock_pending(ids: list[int]) -> list[OutboxMessage]:
     )
 
 
-def _handle(msg: OutboxMessage, now) -> list[int]:
+def _handle(msg: OutboxMessage, now) -> list:
+    """Run the row's handler and mark it done; the notifications it created (rows or ids)."""
     fn = notifications.HANDLERS.get(msg.topic)
-    to_email = (fn(msg) or []) if fn is not None else []
+    created = (fn(msg) or []) if fn is not None else []
     msg.attempts += 1
     msg.status = "done"
     msg.processed_at = now
-    return list(to_email)
+    return list(created)
+
+
+def _ids(created: list) -> list[int]:
+    """Ids of created notifications (after the flush; a row dropped as a replay has none)."""
+    ids = [n if isinstance(n, int) else n.id for n in created]
+    return [i for i in ids if i is not None]
 
 
 def _emails_now(ids: list[int]) -> list[int]:
@@ -282,10 +374,12 @@ def deliver_batch(ids: list[int], enqueue: bool = True) -> dict:
         with unit_of_work(hooks=False):
             msgs = _lock_pending(ids)
             now = utcnow()
-            for msg in msgs:
-                to_email += _handle(msg, now)
+            created: list = []
+            with notifications.batch(msgs):
+                for msg in msgs:
+                    created += _handle(msg, now)
             outcome["done"] = [m.id for m in msgs]
-            to_email = _emails_now(to_email) if enqueue else []
+            to_email = _emails_now(_ids(created)) if enqueue else []
     except Exception as exc:  # noqa: BLE001 - one row failed: isolate each row and go again
         log.info("outbox batch failed (%s); delivering row by row", exc)
         outcome["done"], to_email = [], []
@@ -314,8 +408,9 @@ def _deliver_isolated(ids: list[int], outcome: dict, enqueue: bool, to_email: li
         for msg in msgs:
             try:
                 with savepoint():
-                    emails += _handle(msg, now)
+                    created = _handle(msg, now)
                     db.session.flush()
+                emails += _ids(created)
                 outcome["done"].append(msg.id)
             except Exception as exc:  # noqa: BLE001 - counted on the row, retried or an incident
                 if _record_failure(msg, exc):
@@ -375,6 +470,11 @@ def deliver(outbox_id: int, enqueue: bool = True) -> str:
 
 
 @with_app
+def drain_outbox_job(queue_name: str) -> int:
+    return drain_outbox(queue_name)
+
+
+@with_app
 def deliver_batch_job(ids: list[int]) -> dict:
     outcome = deliver_batch(ids)
     return {k: (len(v) if isinstance(v, list) else v) for k, v in outcome.items()}
@@ -390,25 +490,29 @@ def deliver_job(outbox_id: int) -> str:
 
 
 def send_emails(ids: list[int], *, retry: bool = True) -> dict:
-    """Send these notifications' emails over one SMTP connection; each commits on its own.
+    """Send these notifications' emails over one SMTP connection, committing every
+    ``EMAIL_COMMIT_EVERY`` (a crash re-sends at most those since the last commit).
 
     Returns the count per outcome; emails to try again are scheduled (unless ``retry`` is off).
     """
     counts: dict[str, int] = defaultdict(int)
     retries: dict[int, list[int]] = defaultdict(list)
+    every = int(_setting("EMAIL_COMMIT_EVERY", DEFAULT_EMAIL_COMMIT_EVERY))
     with mailer.Connection() as connection:
-        for nid in ids:
+        for chunk in _chunks(list(ids), every):
             try:
                 with unit_of_work(hooks=False):
-                    outcome = notifications.email_notification(nid, send=connection.send)
-                    attempts = outcome.attempts
-            except Exception as exc:  # noqa: BLE001 - e.g. the database: the relay retries it
-                log.warning("email for notification %s: %s", nid, exc)
-                counts["error"] += 1
+                    outcomes = notifications.email_batch(chunk, send=connection.send)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database: the relay retries them
+                log.warning("emails for notifications %s…: %s", chunk[:5], exc)
+                counts["error"] += len(chunk)
                 continue
-            counts[outcome.status] += 1
-            if outcome.status == "retry":
-                retries[_retry_delay(attempts)].append(nid)
+            if len(outcomes) < len(chunk):
+                counts["skipped"] += len(chunk) - len(outcomes)
+            for nid, outcome in outcomes.items():
+                counts[outcome.status] += 1
+                if outcome.status == "retry":
+                    retries[_retry_delay(outcome.attempts)].append(nid)
     if retry and retries:
         try:
             for delay, retry_ids in retries.items():

@@ -10,26 +10,52 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 
 from flask import current_app
 
 
-def build_message(to: str, subject: str, text: str, html: str, dedupe_key: str) -> EmailMessage:
+def _header(value: str) -> str | Header:
+    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address(value: str) -> str | Header:
+    """An address header: the display name encoded when needed, the address as is."""
+    if value.isascii():
+        return value
+    name, addr = parseaddr(value)
+    return f"{Header(name, 'utf-8').encode()} <{addr}>" if addr else Header(value, "utf-8")
+
+
+def build_message(to: str, subject: str, text: str, html: str, dedupe_key: str) -> Message:
+    """A text + HTML message (the classic ``email.mime`` API: about five times cheaper to build
+    and flatten than ``EmailMessage`` with the default policy, which counts at batch rates)."""
     cfg = current_app.config
-    msg = EmailMessage()
-    msg["From"] = cfg["SMTP_SENDER"]
-    msg["To"] = to
+    msg = MIMEMultipart("alternative")
+    msg["From"] = _address(cfg["SMTP_SENDER"])
+    msg["To"] = _address(to)
     if cfg.get("SMTP_REPLY_TO"):
-        msg["Reply-To"] = cfg["SMTP_REPLY_TO"]
-    msg["Subject"] = subject
+        msg["Reply-To"] = _address(cfg["SMTP_REPLY_TO"])
+    msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(idstring=dedupe_key.replace(":", ".")[:60], domain="kinerja.local")
     msg["X-Kinerja-Dedupe-Key"] = dedupe_key
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.attach(MIMEText(text, "plain", "utf-8"))
+    msg.attach(MIMEText(html, "html", "utf-8"))
     return msg
+
+
+def envelope(msg: Message) -> tuple[str, list[str]]:
+    """The envelope sender and recipients of a message built by ``build_message``."""
+    sender = parseaddr(str(msg["From"]))[1]
+    recipients = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
+    return sender, recipients
 
 
 def connect() -> smtplib.SMTP:
@@ -52,12 +78,14 @@ def connect() -> smtplib.SMTP:
     return client
 
 
-def send(msg: EmailMessage) -> None:
+def send(msg: Message) -> None:
     """Send one message over a session of its own."""
     with Connection() as connection:
         connection.send(msg)
 
 
+# Lines end in CRLF on the wire (smtplib sends bytes as they are).
+_SMTP_POLICY = compat32.clone(linesep="\r\n")
 # The server refused this message (sender, recipient or content); the session itself is fine.
 MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
@@ -76,7 +104,7 @@ class Connection:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         if self.unreachable is not None:
             raise self.unreachable
         if self.client is None:
@@ -86,8 +114,9 @@ class Connection:
                 self.unreachable = exc
                 raise
             self.opened += 1
+        sender, recipients = envelope(msg)
         try:
-            self.client.send_message(msg)
+            self.client.sendmail(sender, recipients, msg.as_bytes(policy=_SMTP_POLICY))
         except MESSAGE_REFUSED:
             try:
                 self.client.rset()
