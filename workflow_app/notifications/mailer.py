@@ -8,54 +8,86 @@ batch at once rather than making each message wait for the connect timeout.
 
 from __future__ import annotations
 
+import base64
+import secrets
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from flask import current_app
 
-
-def _header(value: str) -> str | Header:
-    """A header value, RFC 2047-encoded when it is not plain ASCII."""
-    return value if value.isascii() else Header(value, "utf-8")
+CRLF = "\r\n"
 
 
-def _address(value: str) -> str | Header:
-    """An address header: the display name encoded when needed, the address as is."""
-    if value.isascii():
-        return value
-    name, addr = parseaddr(value)
-    return f"{Header(name, 'utf-8').encode()} <{addr}>" if addr else Header(value, "utf-8")
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the wire: envelope and bytes (CRLF line ends)."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
 
 
-def build_message(to: str, subject: str, text: str, html: str, dedupe_key: str) -> Message:
-    """A text + HTML message (the classic ``email.mime`` API: about five times cheaper to build
-    and flatten than ``EmailMessage`` with the default policy, which counts at batch rates)."""
+def _clean(value: str) -> str:
+    """One line: a CR or LF in a value (a name, a subject) never starts a header of its own."""
+    return " ".join(value.splitlines())
+
+
+def _header(value: str) -> str:
+    """A header value, RFC 2047-encoded (and folded) when it is not plain ASCII."""
+    value = _clean(value)
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep=CRLF)
+
+
+def _address(value: str) -> tuple[str, str]:
+    """(header value, bare address) of ``Name <address>`` or ``address``."""
+    name, addr = parseaddr(_clean(value))
+    if not addr:
+        return _header(value), value
+    return formataddr((name, addr), charset="utf-8"), addr
+
+
+def _part(content_type: str, body: str) -> str:
+    encoded = base64.encodebytes(body.encode("utf-8")).decode("ascii").replace("\n", CRLF)
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
+        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{encoded}"
+    )
+
+
+def build_message(to: str, subject: str, text: str, html: str, dedupe_key: str) -> Outgoing:
+    """A text + HTML message (multipart/alternative, UTF-8, base64 parts).
+
+    Written out directly: the ``email`` package's generators cost milliseconds a message
+    (header folding, boundary checks), which is most of a batch sender's time.
+    """
     cfg = current_app.config
-    msg = MIMEMultipart("alternative")
-    msg["From"] = _address(cfg["SMTP_SENDER"])
-    msg["To"] = _address(to)
-    if cfg.get("SMTP_REPLY_TO"):
-        msg["Reply-To"] = _address(cfg["SMTP_REPLY_TO"])
-    msg["Subject"] = _header(subject)
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(idstring=dedupe_key.replace(":", ".")[:60], domain="kinerja.local")
-    msg["X-Kinerja-Dedupe-Key"] = dedupe_key
-    msg.attach(MIMEText(text, "plain", "utf-8"))
-    msg.attach(MIMEText(html, "html", "utf-8"))
-    return msg
-
-
-def envelope(msg: Message) -> tuple[str, list[str]]:
-    """The envelope sender and recipients of a message built by ``build_message``."""
-    sender = parseaddr(str(msg["From"]))[1]
-    recipients = [addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])]) if addr]
-    return sender, recipients
+    sender_header, sender = _address(cfg["SMTP_SENDER"])
+    to_header, recipient = _address(to)
+    boundary = f"=_kinerja_{secrets.token_hex(12)}"
+    key = _clean(dedupe_key)
+    headers = [
+        f"From: {sender_header}",
+        f"To: {to_header}",
+        *([f"Reply-To: {_address(cfg['SMTP_REPLY_TO'])[0]}"] if cfg.get("SMTP_REPLY_TO") else []),
+        f"Subject: {_header(subject)}",
+        f"Date: {formatdate(localtime=False)}",
+        f"Message-ID: {make_msgid(idstring=key.replace(':', '.')[:60], domain='kinerja.local')}",
+        f"X-Kinerja-Dedupe-Key: {key}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    data = (
+        CRLF.join(headers)
+        + CRLF
+        + CRLF
+        + f"--{boundary}{CRLF}{_part('text/plain', text)}"
+        + f"--{boundary}{CRLF}{_part('text/html', html)}"
+        + f"--{boundary}--{CRLF}"
+    )
+    return Outgoing(sender, [recipient], data.encode("ascii"))
 
 
 def connect() -> smtplib.SMTP:
@@ -78,14 +110,12 @@ def connect() -> smtplib.SMTP:
     return client
 
 
-def send(msg: Message) -> None:
+def send(msg: Outgoing) -> None:
     """Send one message over a session of its own."""
     with Connection() as connection:
         connection.send(msg)
 
 
-# Lines end in CRLF on the wire (smtplib sends bytes as they are).
-_SMTP_POLICY = compat32.clone(linesep="\r\n")
 # The server refused this message (sender, recipient or content); the session itself is fine.
 MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
@@ -104,7 +134,7 @@ class Connection:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def send(self, msg: Message) -> None:
+    def send(self, msg: Outgoing) -> None:
         if self.unreachable is not None:
             raise self.unreachable
         if self.client is None:
@@ -114,9 +144,8 @@ class Connection:
                 self.unreachable = exc
                 raise
             self.opened += 1
-        sender, recipients = envelope(msg)
         try:
-            self.client.sendmail(sender, recipients, msg.as_bytes(policy=_SMTP_POLICY))
+            self.client.sendmail(msg.sender, msg.recipients, msg.data)
         except MESSAGE_REFUSED:
             try:
                 self.client.rset()
