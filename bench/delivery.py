@@ -1,11 +1,11 @@
 """Benchmark: delivery keeps pace (issue 9) — outbox → in-app notifications → emails.
 
-    python -m bench.delivery                 # PostgreSQL (BENCH_DATABASE_URL), Redis db 4
+    python -m bench.delivery                 # PostgreSQL (BENCH_DATABASE_URL), Redis db 5
     python -m bench.delivery --quick         # smaller sizes, ≤ 15 s
     python -m bench.delivery --launch 100000 # run the launch fan-out at full size
 
 Real parts only: PostgreSQL (``BENCH_DATABASE_URL``, default ``kinerja_delivery_bench``), Redis
-(``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/4``, flushed), an aiosmtpd sink in a
+(``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/5``, flushed), an aiosmtpd sink in a
 subprocess (so that it does not share the worker's GIL), and RQ workers in burst mode in this
 process. Measured, in one run:
 
@@ -53,7 +53,7 @@ from bench.run import (
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/kinerja_delivery_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 GOALS = {"in_app_per_s": 1000, "emails_per_s": 300, "ratio": 5.0, "launch_100k_seconds": 360}
 SIZES = {
     # employees (launch fan-out), transitions (in-app + email), baseline emails, sustained seconds

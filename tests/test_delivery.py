@@ -367,3 +367,15 @@ def test_the_deployments_start_the_shipped_worker(app):
     dockerfile = (ROOT / "Dockerfile").read_text()
     # The image names no worker class (rq worker -w …): the worker module chooses SimpleWorker.
     assert "rq worker" not in dockerfile and "--worker-class rq" not in dockerfile
+
+
+def test_the_relay_restarts_the_drainer_of_ids_left_without_one(app, redis):
+    """A drainer killed after the ids were pushed (its key expired): the relay starts another."""
+    redis.rpush(f"{outbox.DRAIN_LIST}escalations", 41, 42)
+    outbox.relay()
+    assert jobs_in(redis, "escalations") == 1
+    assert redis.get(f"{outbox.DRAIN_MARK}escalations") is not None
+    outbox.relay()  # the drainer is queued: not a second one
+    assert jobs_in(redis, "escalations") == 1
+    assert outbox.drain_outbox("escalations") == 0  # no such rows: nothing delivered, list emptied
+    assert redis.llen(f"{outbox.DRAIN_LIST}escalations") == 0

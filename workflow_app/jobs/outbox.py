@@ -1,26 +1,32 @@
 """Outbox delivery in batches, the email queue, and the relay that is their safety net.
 
-The fast path: after each commit the kick (``jobs.dispatch``) enqueues exactly the outbox ids
-that unit of work wrote, as one ``deliver_batch_job`` per queue, in one Redis round trip.
+The fast path: after each commit the kick (``jobs.dispatch``) hands exactly the outbox ids
+that unit of work wrote to Redis, in one round trip: onto their queue's id list, and the first
+commit of a burst also enqueues one ``drain_outbox_job``. The drainer delivers the list in
+batches of ``OUTBOX_BATCH_SIZE`` until it is empty, so a burst of commits costs the worker one
+job, not one per commit.
 
-``deliver_batch`` (run by a worker) locks the batch's pending rows (``FOR UPDATE SKIP LOCKED``:
-a row another worker holds is that worker's), calls the handler registered for each row's
-topic, marks it done and commits once for the batch. A replay finds the rows done and does
+``deliver_batch`` locks the batch's pending rows (``FOR UPDATE SKIP LOCKED``: a row another
+worker holds is that worker's), reads what the handlers need once for the batch
+(``notifications.batch``), calls the handler registered for each row's topic, marks it done and
+commits once. A replay finds the rows done, or the notifications' dedupe keys taken, and does
 nothing. Should a handler fail, the batch is run again with a savepoint per row: the failing
-row alone rolls back, is counted and retried later (``JOB_RETRY_INTERVALS``), and after the
-last retry fails with an incident for HR; the others are delivered. The emails the handlers
-ask for are enqueued after the commit, in chunks.
+row alone rolls back, is counted and retried later (``JOB_RETRY_INTERVALS``, by RQ's
+scheduler), and after the last retry fails with an incident for HR; the others are delivered.
+The emails the new notifications call for are enqueued after the commit, in chunks of
+``EMAIL_BATCH_SIZE``.
 
-``send_emails`` sends a chunk of emails over one SMTP connection, each in its own small
-transaction (lock the row, send, mark it sent, commit), so a crash re-sends at most the one
-email in flight. A failure is that email's attempt alone; it is retried with backoff and after
-``EMAIL_MAX_ATTEMPTS`` fails with an incident.
+``send_emails`` sends a chunk over one SMTP connection (one connect, one login), committing
+every ``EMAIL_COMMIT_EVERY``: a crash re-sends at most those since the last commit. A failure
+is that email's attempt alone; it is retried with backoff and after ``EMAIL_MAX_ATTEMPTS``
+fails with an incident.
 
 ``relay`` (run by the scheduler every tick) is the safety net for jobs lost with Redis or a
 killed worker: it re-enqueues pending rows and emails whose marker in Redis has expired. A
-marker (``SET … NX EX``) is set for every id handed to a queue and lives ``JOB_STALE_SECONDS``
-(longer for a scheduled retry), so the relay costs one scan and one pipeline per tick, never a
-per-row lookup; a duplicate job finds its rows done or locked and does nothing.
+marker is set for every id handed to a queue and lives ``JOB_STALE_SECONDS`` (longer for a
+scheduled retry), so the relay costs one scan and two pipelines per tick, never a per-row job
+lookup; a duplicate job finds its rows done or locked and does nothing. It also restarts the
+drainer of an id list whose drainer was killed.
 """
 
 from __future__ import annotations
