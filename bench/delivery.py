@@ -109,6 +109,13 @@ class Sink:
         if self.proc.stdout.readline().strip() != "ready":
             raise BenchError("the SMTP sink did not start")
 
+    def cpu(self) -> float:
+        """CPU seconds the sink has used so far."""
+        import psutil
+
+        t = psutil.Process(self.proc.pid).cpu_times()
+        return t.user + t.system
+
     def counts(self) -> dict:
         self.proc.stdin.write("?\n")
         self.proc.stdin.flush()
@@ -540,14 +547,17 @@ def bench_delivery(
                 conn.execute(update(OutboxMessage.__table__).values(status="done"))
             analyze("units", "employees", "users", "appraisals", "outbox")
             result["setup_seconds"] = time.perf_counter() - started
-            connections_before = sink.counts()["connections"]
+            connections_before, sink_cpu = sink.counts()["connections"], sink.cpu()
             in_app, email = phase_in_app_and_email(app, cycle_id, size["transitions"], log)
             email["smtp_connections"] = sink.counts()["connections"] - connections_before
+            email["sink_cpu_seconds"] = sink.cpu() - sink_cpu
             result["in_app"], result["email"] = in_app, email
             connections_before = sink.counts()["connections"]
             result["baseline"] = phase_baseline(app, size["baseline"], log)
             result["baseline"]["smtp_connections"] = sink.counts()["connections"] - connections_before
+            sink_cpu = sink.cpu()
             result["launch"] = phase_launch(app, org, size["employees"], log)
+            result["launch"]["sink_cpu_seconds"] = sink.cpu() - sink_cpu
             if size["sustained"]:
                 result["sustained"] = phase_sustained(
                     app, cycle_id, size["sustained"], raw, redis_url, sink.port, log
@@ -593,11 +603,23 @@ def report_delivery(r: dict) -> list[str]:
         f"{r['ratio_cpu']:>9.1f}",
         "  (load average during the run: " + ", ".join(f"{x:.1f}" for x in r["load_average"]) + ")",
     ]
+    if r["email"].get("sink_cpu_seconds") is not None:
+        per_k = 1000 * r["email"]["sink_cpu_seconds"] / r["email"]["emails"]
+        lines.append(f"  (the aiosmtpd sink's own CPU: {per_k:.2f} s per 1,000 emails)")
     la = r["launch"]
     label = "extrapolated" if la["extrapolated"] else "measured"
     name = f"launch emails for 100,000 ({label} from {la['employees']:,})"
     lines.append(
         f"{name:<58}{la['seconds_100k']:>13,.0f}s{'-':>14}{'-':>9}{'< 360 s':>12}{yes(m['launch_100k']):>5}"
+    )
+    lines.append(
+        f"  (launch: worker CPU {la['cpu_seconds_100k']:,.0f} s per 100,000"
+        + (
+            f", sink CPU {la['sink_cpu_seconds'] / la['employees'] * 100_000:,.0f} s"
+            if "sink_cpu_seconds" in la
+            else ""
+        )
+        + ")"
     )
     if "sustained" in r:
         s = r["sustained"]
