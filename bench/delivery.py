@@ -57,7 +57,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 GOALS = {"in_app_per_s": 1000, "emails_per_s": 300, "ratio": 5.0, "launch_100k_seconds": 360}
 SIZES = {
     # employees (launch fan-out), transitions (in-app + email), baseline emails, sustained seconds
-    "quick": {"employees": 2000, "transitions": 1000, "baseline": 40, "sustained": 2.0},
+    "quick": {"employees": 2000, "transitions": 500, "baseline": 20, "sustained": 1.5},
     "full": {"employees": 20000, "transitions": 5000, "baseline": 200, "sustained": 10.0},
 }
 
@@ -557,7 +557,13 @@ def bench_delivery(
             result["baseline"]["smtp_connections"] = sink.counts()["connections"] - connections_before
             sink_cpu = sink.cpu()
             result["launch"] = phase_launch(app, org, size["employees"], log)
-            result["launch"]["sink_cpu_seconds"] = sink.cpu() - sink_cpu
+            launch = result["launch"]
+            launch["sink_cpu_seconds"] = sink.cpu() - sink_cpu
+            # What the CPU figures imply on two otherwise idle cores: the worker on one, the
+            # sink beside it (PostgreSQL's CPU not counted). An estimate, labelled as one.
+            worker_100k = launch["cpu_seconds_100k"]
+            sink_100k = launch["sink_cpu_seconds"] / launch["employees"] * 100_000
+            launch["cpu_estimate_seconds_100k"] = max(worker_100k, (worker_100k + sink_100k) / 2)
             if size["sustained"]:
                 result["sustained"] = phase_sustained(
                     app, cycle_id, size["sustained"], raw, redis_url, sink.port, log
@@ -612,15 +618,12 @@ def report_delivery(r: dict) -> list[str]:
     lines.append(
         f"{name:<58}{la['seconds_100k']:>13,.0f}s{'-':>14}{'-':>9}{'< 360 s':>12}{yes(m['launch_100k']):>5}"
     )
-    lines.append(
-        f"  (launch: worker CPU {la['cpu_seconds_100k']:,.0f} s per 100,000"
-        + (
-            f", sink CPU {la['sink_cpu_seconds'] / la['employees'] * 100_000:,.0f} s"
-            if "sink_cpu_seconds" in la
-            else ""
+    if "cpu_estimate_seconds_100k" in la:
+        lines.append(
+            f"  (launch per 100,000: worker CPU {la['cpu_seconds_100k']:,.0f} s, sink CPU "
+            f"{la['sink_cpu_seconds'] / la['employees'] * 100_000:,.0f} s → on 2 idle cores about "
+            f"{la['cpu_estimate_seconds_100k']:,.0f} s, an estimate that leaves PostgreSQL out)"
         )
-        + ")"
-    )
     if "sustained" in r:
         s = r["sustained"]
         name = f"pending at end of {s['seconds']:.0f} s of writes ({s['writes_per_s']:,.0f}/s)"
