@@ -10,6 +10,12 @@ concurrent writer, a serialisation failure) into a 409 problem, rolls everything
 error, and after a successful commit runs the after-commit hooks (the outbox kick, registered by
 ``create_app``), so a new front door needs nothing from ``api``. A failed item inside a
 savepoint (``savepoint()``) rolls back that savepoint alone.
+
+The session remembers the outbox rows it wrote: a flush notes each new ``OutboxMessage``'s id
+and topic, a commit makes them "committed", a rollback forgets them. The outbox kick takes the
+committed ones (``take_committed_outbox``) and hands exactly those to the workers, so the
+request path never scans the outbox table. A service that writes outbox rows with a Core
+statement (no ORM object) names them with ``note_outbox``.
 """
 
 from __future__ import annotations
@@ -19,16 +25,53 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError, ResourceClosedError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow_app import problems
 from workflow_app.extensions import db
+from workflow_app.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 HOOKS_KEY = "kinerja.after_commit"
 # PostgreSQL's serialization_failure and deadlock_detected: a concurrent writer won.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# session.info keys: outbox rows (id, topic) flushed in the open transaction / committed since
+# the last kick took them.
+OUTBOX_FLUSHED = "kinerja.outbox.flushed"
+OUTBOX_COMMITTED = "kinerja.outbox.committed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_new_outbox_rows(session, flush_context) -> None:
+    rows = [(obj.id, obj.topic) for obj in session.new if isinstance(obj, OutboxMessage)]
+    if rows:
+        session.info.setdefault(OUTBOX_FLUSHED, []).extend(rows)
+
+
+@event.listens_for(Session, "after_commit")
+def _outbox_rows_committed(session) -> None:
+    rows = session.info.pop(OUTBOX_FLUSHED, None)
+    if rows:
+        session.info.setdefault(OUTBOX_COMMITTED, []).extend(rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _outbox_rows_rolled_back(session) -> None:
+    session.info.pop(OUTBOX_FLUSHED, None)
+
+
+def note_outbox(rows: list[tuple[int, str]]) -> None:
+    """Name outbox rows (id, topic) written without the ORM, so the kick after commit sends them."""
+    if rows:
+        db.session.info.setdefault(OUTBOX_FLUSHED, []).extend(rows)
+
+
+def take_committed_outbox() -> list[tuple[int, str]]:
+    """The outbox rows (id, topic) committed since the last call, in the order written."""
+    return db.session.info.pop(OUTBOX_COMMITTED, None) or []
 
 
 def conflict_of(exc: Exception) -> problems.Problem | None:
@@ -87,6 +130,8 @@ def unit_of_work(*, hooks: bool = True) -> Iterator[None]:
     if hooks:
         for hook in current_app.extensions.get(HOOKS_KEY, ()):
             hook()
+    else:
+        take_committed_outbox()  # not handed over: the periodic relay delivers them
 
 
 @contextmanager

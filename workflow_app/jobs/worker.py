@@ -1,8 +1,11 @@
 """The RQ worker process: ``python -m workflow_app.jobs.worker`` (or ``flask --app wsgi worker``).
 
 Listens on the notifications, escalations and default queues, with RQ's scheduler enabled so
-that retries with a delay are re-enqueued. Each job runs in a forked work horse; the horse drops
-the database connections it inherited from the parent (``dispose(close=False)``), so a pooled
+that retries with a delay are re-enqueued. Jobs run in the worker process itself (RQ's
+``SimpleWorker``): no fork per job, so a job costs its own work and not a process; each job
+delivers a batch (``jobs.outbox``), and the database pool and the app are kept from one job to
+the next. Run more worker processes to use more cores. Anything that forks anyway (RQ's
+scheduler) drops the database connections it inherited (``dispose(close=False)``), so a pooled
 connection is never shared between two processes.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 
 from workflow_app.extensions import db
 from workflow_app.jobs import context
@@ -47,7 +50,7 @@ def build_worker(app, queue_names=None):
     if connection is None:
         raise RuntimeError("REDIS_URL is not set: the worker needs Redis")
     queues = [Queue(name, connection=connection) for name in (queue_names or QUEUES)]
-    return Worker(queues, connection=connection)
+    return SimpleWorker(queues, connection=connection)
 
 
 def run(app=None, burst: bool = False, with_scheduler: bool = True) -> bool:

@@ -1,15 +1,18 @@
 """Create notifications from outbox messages and deliver their emails.
 
 Every notification has a dedupe key per event and recipient, so a replayed job creates nothing
-new. Emails are sent by ``send_email`` jobs; a failure is retried with backoff and, after
-``EMAIL_MAX_ATTEMPTS``, becomes an incident for HR instead of being dropped.
+new. Emails are sent in batches over one SMTP connection (``jobs.outbox.send_emails``); a
+failure is retried with backoff and, after ``EMAIL_MAX_ATTEMPTS``, becomes an incident for HR
+instead of being dropped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import JSON, and_, exists, insert, literal, select
@@ -42,8 +45,9 @@ from workflow_app.services.snapshots import (
 
 log = logging.getLogger(__name__)
 
-# outbox topic -> handler(message) -> ids of notifications to email now (jobs.outbox delivers)
-HANDLERS: dict[str, Callable[[OutboxMessage], list[int] | None]] = {}
+# outbox topic -> handler(message) -> the notifications it created (rows or ids), which
+# jobs.outbox emails at once when urgent or the user wants no digest
+HANDLERS: dict[str, Callable[[OutboxMessage], list[Notification | int] | None]] = {}
 
 
 def handler(topic: str):
@@ -54,11 +58,113 @@ def handler(topic: str):
     return register
 
 
+# --- a batch of outbox rows ------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """What a batch of outbox rows needs, read once for all of them, and what it creates.
+
+    Inside ``batch()`` the handlers find their appraisals and their recipients' accounts here
+    instead of querying row by row, and ``notify`` adds its rows without a query or a flush;
+    at the end one query drops those whose dedupe key exists already (a replay) and one flush
+    inserts the rest.
+    """
+
+    appraisals: dict[int, Appraisal] = field(default_factory=dict)
+    users: dict[int, list[int]] = field(default_factory=dict)  # employee id -> active user ids
+    hr: dict[str, list[int]] = field(default_factory=dict)  # unit path -> HR user ids
+    created: list[Notification] = field(default_factory=list)
+
+
+_local = threading.local()
+
+
+def _current() -> Batch | None:
+    return getattr(_local, "batch", None)
+
+
+_PERSON_KEYS = ("holder_employee_id", "holder_superior_employee_id", "old_assessor_id", "new_assessor_id")
+
+
+@contextmanager
+def batch(messages: list[OutboxMessage]) -> Iterator[Batch]:
+    """Run the handlers of ``messages`` in one batch (see ``Batch``); the caller commits."""
+    state = Batch()
+    payloads = [m.payload or {} for m in messages]
+    appraisal_ids = sorted({p["appraisal_id"] for p in payloads if p.get("appraisal_id")})
+    if appraisal_ids:
+        state.appraisals = {
+            a.id: a
+            for a in db.session.scalars(
+                select(Appraisal)
+                .where(Appraisal.id.in_(appraisal_ids))
+                .options(
+                    joinedload(Appraisal.unit),
+                    joinedload(Appraisal.cycle),
+                    joinedload(Appraisal.employee),
+                    joinedload(Appraisal.superior),
+                )
+            ).unique()
+        }
+    people: set[int] = set()
+    for a in state.appraisals.values():
+        people.update((a.employee_id, a.assessor_id, a.superior_id))
+        if a.superior is not None:
+            people.add(a.superior.superior_id)
+    for p in payloads:
+        people.update(p.get(k) for k in _PERSON_KEYS)
+    people.discard(None)
+    if people:
+        state.users = {e: [] for e in people}
+        for employee_id, user_id in db.session.execute(
+            select(User.employee_id, User.id).where(User.employee_id.in_(people), User.active.is_(True))
+        ):
+            state.users[employee_id].append(user_id)
+    _local.batch = state
+    try:
+        with db.session.no_autoflush:
+            yield state
+        _insert_created(state)
+    finally:
+        _local.batch = None
+
+
+def _insert_created(state: Batch) -> None:
+    """Drop the batch's notifications whose dedupe key is taken; insert the rest in one flush."""
+    keys = [n.dedupe_key for n in state.created]
+    taken: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        taken.update(
+            db.session.scalars(
+                select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys[start : start + 5000]))
+            )
+        )
+    kept = []
+    for n in state.created:
+        if n.dedupe_key in taken:
+            db.session.expunge(n)
+            continue
+        taken.add(n.dedupe_key)
+        kept.append(n)
+    state.created = kept
+    db.session.flush()
+
+
 # --- recipients ------------------------------------------------------------------------------
 
 
 def hr_user_ids(unit_path: str) -> list[int]:
     """HR users whose scope contains the unit."""
+    state = _current()
+    if state is not None:
+        if unit_path not in state.hr:
+            state.hr[unit_path] = _hr_user_ids(unit_path)
+        return list(state.hr[unit_path])
+    return _hr_user_ids(unit_path)
+
+
+def _hr_user_ids(unit_path: str) -> list[int]:
     return list(
         db.session.scalars(
             select(RoleAssignment.user_id)
@@ -76,6 +182,9 @@ def users_of(employee_ids: Iterable[int | None]) -> list[int]:
     ids = [e for e in employee_ids if e is not None]
     if not ids:
         return []
+    state = _current()
+    if state is not None and all(e in state.users for e in ids):
+        return [u for e in dict.fromkeys(ids) for u in state.users[e]]
     return list(db.session.scalars(select(User.id).where(User.employee_id.in_(ids), User.active.is_(True))))
 
 
@@ -128,6 +237,27 @@ def notify(
     wanted = {uid: f"{dedupe_base}:{kind}:{uid}" for uid in dict.fromkeys(user_ids) if uid != exclude_user_id}
     if not wanted:
         return []
+    state = _current()
+    if state is not None:  # checked and inserted with the whole batch (``batch``)
+        now = utcnow()
+        rows = [
+            Notification(
+                user_id=uid,
+                kind=kind,
+                appraisal_id=appraisal_id,
+                cycle_id=cycle_id,
+                urgent=KINDS[kind].urgent,
+                context=context,
+                dedupe_key=key,
+                created_at=now,
+                email_status="pending",
+                email_attempts=0,
+            )
+            for uid, key in wanted.items()
+        ]
+        db.session.add_all(rows)
+        state.created += rows
+        return rows
     taken = set(
         db.session.scalars(
             select(Notification.dedupe_key).where(Notification.dedupe_key.in_(wanted.values()))
@@ -155,6 +285,9 @@ def notify(
 
 
 def _load_appraisal(appraisal_id: int) -> Appraisal | None:
+    state = _current()
+    if state is not None and appraisal_id in state.appraisals:
+        return state.appraisals[appraisal_id]
     return db.session.scalars(
         select(Appraisal)
         .where(Appraisal.id == appraisal_id)
@@ -168,7 +301,7 @@ def _load_appraisal(appraisal_id: int) -> Appraisal | None:
 
 
 @handler("appraisal.transitioned")
-def on_transition(msg: OutboxMessage) -> list[int]:
+def on_transition(msg: OutboxMessage) -> list[Notification]:
     p = msg.payload
     appraisal = _load_appraisal(p["appraisal_id"])
     if appraisal is None:
@@ -190,10 +323,10 @@ def on_transition(msg: OutboxMessage) -> list[int]:
             cycle_id=appraisal.cycle_id,
             exclude_user_id=p.get("actor_user_id"),
         )
-    return [n.id for n in created]
+    return created
 
 
-def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
+def _on_appraisal_topic(msg: OutboxMessage) -> list[Notification]:
     kind, relations = OTHER_RULES[msg.topic]
     appraisal = _load_appraisal(msg.payload["appraisal_id"])
     if appraisal is None:
@@ -208,10 +341,9 @@ def _on_appraisal_topic(msg: OutboxMessage) -> list[int]:
     users: list[int] = []
     for relation in relations:
         users += recipients(appraisal, relation, extra)
-    created = notify(
+    return notify(
         kind, users, context, msg.dedupe_key, appraisal_id=appraisal.id, cycle_id=appraisal.cycle_id
     )
-    return [n.id for n in created]
 
 
 for _topic in (
@@ -262,14 +394,17 @@ def on_cycle_launch(msg: OutboxMessage) -> list[int]:
         "email_status",
         "email_attempts",
     ]
-    db.session.connection().execute(insert(Notification.__table__).from_select(columns, source))
-    # Non-urgent: emails go out by the email relay (immediate users) or the digest (daily users).
-    return []
+    created = db.session.connection().execute(
+        insert(Notification.__table__).from_select(columns, source).returning(Notification.__table__.c.id)
+    )
+    # Non-urgent: the delivery emails those whose users want no digest at once (in batches);
+    # daily-digest users have them in their digest.
+    return list(created.scalars())
 
 
 @handler("delegation.started")
 @handler("delegation.ended")
-def on_delegation(msg: OutboxMessage) -> list[int]:
+def on_delegation(msg: OutboxMessage) -> list[Notification]:
     delegation = db.session.get(Delegation, msg.payload["delegation_id"])
     if delegation is None:
         return []
@@ -277,7 +412,7 @@ def on_delegation(msg: OutboxMessage) -> list[int]:
     context = msg.payload.get("context") or delegation_snapshot(delegation)
     people = {"delegate": delegation.delegate_id, "delegator": delegation.delegator_id}
     users = users_of(people[r] for r in relations)
-    return [n.id for n in notify(kind, users, context, msg.dedupe_key)]
+    return notify(kind, users, context, msg.dedupe_key)
 
 
 # --- email -----------------------------------------------------------------------------------
@@ -291,14 +426,17 @@ def wants_email_now(notification: Notification) -> bool:
 class EmailOutcome:
     status: str  # sent | skipped | no-address | failed | retry
     error: Exception | None = None
+    attempts: int = 0
 
 
-def email_notification(notification_id: int) -> EmailOutcome:
+def email_notification(notification_id: int, send: Callable | None = None) -> EmailOutcome:
     """Send one notification's email and record the attempt; the job's unit of work commits.
 
-    Idempotent (a row that is no longer pending is skipped). A failure is counted on the row;
-    ``retry`` tells the job to raise for RQ to try again, and after ``EMAIL_MAX_ATTEMPTS`` the
-    row fails and an incident is recorded for HR instead.
+    ``send`` delivers the message (a batch passes its open SMTP connection's; by default a
+    session of its own). Idempotent (a row that is no longer pending, or that another sender
+    has sent meanwhile, is skipped). A failure is counted on the row;
+    ``retry`` tells the caller to try again later, and after ``EMAIL_MAX_ATTEMPTS`` the row
+    fails and an incident is recorded for HR instead.
     """
     n = db.session.scalar(
         select(Notification)
@@ -306,6 +444,24 @@ def email_notification(notification_id: int) -> EmailOutcome:
         .options(joinedload(Notification.user).joinedload(User.employee))
         .with_for_update(of=Notification)
     )
+    return _email_one(n, send)
+
+
+def email_batch(notification_ids: list[int], send: Callable) -> dict[int, EmailOutcome]:
+    """``email_notification`` for many, locked in one query and sent with ``send`` (one SMTP
+    connection); the caller's unit of work commits them together. An id not pending (sent,
+    failed, in a digest) is left out."""
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.id.in_(notification_ids), Notification.email_status == "pending")
+        .options(joinedload(Notification.user).joinedload(User.employee))
+        .order_by(Notification.id)
+        .with_for_update(of=Notification)
+    ).all()
+    return {n.id: _email_one(n, send) for n in rows}
+
+
+def _email_one(n: Notification | None, send: Callable | None) -> EmailOutcome:
     if n is None or n.email_status != "pending":
         return EmailOutcome("skipped")
     address = n.user.employee.email if n.user.employee else None
@@ -317,19 +473,19 @@ def email_notification(notification_id: int) -> EmailOutcome:
     msg = mailer.build_message(address, message.subject, message.text, message.html, n.dedupe_key)
     n.email_attempts += 1
     try:
-        mailer.send(msg)
+        (send or mailer.send)(msg)
     except Exception as exc:  # noqa: BLE001 - every SMTP/network failure counts as an attempt
         n.email_error = f"{type(exc).__name__}: {exc}"[:2000]
         if n.email_attempts < current_app.config["EMAIL_MAX_ATTEMPTS"]:
-            return EmailOutcome("retry", exc)
+            return EmailOutcome("retry", exc, n.email_attempts)
         n.email_status = "failed"
         record_incident("email_delivery", "notification", n.id, n.email_error, n.email_attempts, _unit_of(n))
         log.error("email for notification %s failed %s times: incident recorded", n.id, n.email_attempts)
-        return EmailOutcome("failed", exc)
+        return EmailOutcome("failed", exc, n.email_attempts)
     n.email_status = "sent"
     n.email_sent_at = utcnow()
     n.email_error = None
-    return EmailOutcome("sent")
+    return EmailOutcome("sent", None, n.email_attempts)
 
 
 def _unit_of(n: Notification) -> int | None:
