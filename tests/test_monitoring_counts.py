@@ -10,6 +10,7 @@ of the rows at any moment, before and after a compaction, also when the clock mo
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -243,3 +244,72 @@ def test_stuck_total_is_capped(api, org, cycle, monkeypatch):
     assert (total, more, len(rows)) == (3, True, 7)
     body = api.get("/api/v1/monitoring/stuck", org.u_admin).get_json()
     assert body["total"] == 3 and body["total_capped"] is True and len(body["items"]) == 7
+
+
+def test_compaction_stays_exact_beside_concurrent_writers(committing_app, monkeypatch):
+    """Writers change states, deadlines and entry times in their own transactions while
+    compactions run in theirs: nothing is folded twice or lost."""
+    import threading
+
+    from tests import factories
+    from workflow_app.jobs import sweeps
+    from workflow_app.services import cycles
+
+    org = factories.Org()
+    for i in range(6):
+        factories.employee(f"Staf {i}", org.seksi, org.kasi)
+    cycle = factories.cycle(org.dinas)
+    cycles.launch(cycle, utcnow())
+    db.session.commit()
+    ids = db.session.scalars(select(Appraisal.id).where(Appraisal.cycle_id == cycle.id)).all()
+    top = SimpleNamespace(province=SimpleNamespace(path=org.province.path))
+    db.session.remove()
+    now = utcnow()
+    states = list(APPRAISAL.states)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def writer(k: int) -> None:
+        with committing_app.app_context():
+            try:
+                for i in range(25):
+                    db.session.execute(
+                        update(Appraisal)
+                        .where(Appraisal.id == ids[(3 * k + i) % len(ids)])
+                        .values(
+                            state=states[(k + i) % len(states)],
+                            due_at=now + timedelta(days=i % 7 - 3, hours=k),
+                            state_entered_at=now - timedelta(days=(i * 3) % 40, hours=k),
+                        )
+                    )
+                    db.session.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def compactor() -> None:
+        with committing_app.app_context():
+            try:
+                while not done.is_set():
+                    sweeps.count_sweep()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    folding = threading.Thread(target=compactor)
+    folding.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    folding.join()
+    assert not errors, errors
+    check(top, now, monkeypatch)
+    sweeps.count_sweep(now + timedelta(days=2))
+    for moment in (now, now + timedelta(days=4)):
+        check(top, moment, monkeypatch)
+    db.session.rollback()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, false, func, literal, or_, select, text, union_all
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from state_machines import APPRAISAL
@@ -18,6 +20,7 @@ from workflow_app.scoring import PREDIKATS
 from workflow_app.services.access import Actor, unit_scope_filter
 
 AGEING_BUCKETS = ((7, "0-7"), (14, "8-14"), (30, "15-30"))
+log = logging.getLogger(__name__)
 
 
 def require_monitor(actor: Actor) -> None:
@@ -32,6 +35,9 @@ def require_monitor(actor: Actor) -> None:
 CLOCK_DAYS = (7, 14, 30)
 # The stuck list counts its rows up to this many; past it, its total says "at least this many".
 STUCK_COUNT_LIMIT = 10_000
+# A read that met more uncompacted deltas than this compacts them (PostgreSQL, its own
+# transaction) instead of waiting for the next sweep: a bulk update wrote one per row.
+LAZY_COMPACT_DELTAS = 50_000
 
 
 def _in_scope(actor: Actor, query, filters: dict, cycle_column, unit_column):
@@ -103,11 +109,14 @@ def clock_counts(actor: Actor, filters: dict, now: datetime) -> dict[int, list[i
         add(db.session.execute(_in_scope(actor, base, filters, K.cycle_id, K.unit_id)))
         on_far_side = [C.due_at < mark] + [C.entered_at < mark - timedelta(days=d) for d in CLOCK_DAYS]
         deltas = (
-            select(C.unit_id, *[func.sum(case((cond, C.n), else_=0)) for cond in on_far_side])
+            select(C.unit_id, *[func.sum(case((cond, C.n), else_=0)) for cond in on_far_side], func.count())
             .where(C.entered_at.is_not(None))  # open rows' deltas not yet compacted
             .group_by(C.unit_id)
         )
-        add(db.session.execute(_in_scope(actor, deltas, filters, C.cycle_id, C.unit_id)))
+        found = db.session.execute(_in_scope(actor, deltas, filters, C.cycle_id, C.unit_id)).all()
+        add(row[:-1] for row in found)
+        if sum(row[-1] for row in found) > LAZY_COMPACT_DELTAS:
+            _compact_after_a_large_read()
 
     # The rows between a boundary at ``mark`` and the same boundary at ``now`` (subtracted when
     # the clock reads earlier than the mark).
@@ -130,27 +139,45 @@ def clock_counts(actor: Actor, filters: dict, now: datetime) -> dict[int, list[i
     return out
 
 
+def _compact_after_a_large_read() -> None:
+    if db.engine.dialect.name != "postgresql":
+        return
+    try:
+        compact_counts()
+    except DBAPIError:  # the sweep folds them later
+        log.warning("monitoring counts: compaction after a read failed", exc_info=True)
+
+
 def compact_counts(now: datetime | None = None, connection=None) -> dict:
     """Fold the deltas into one row per key and move the clock's base to ``now``.
 
     Exact under concurrent writers: on PostgreSQL it runs in one REPEATABLE READ transaction of
     its own (every statement sees the same snapshot: the deltas it folds and deletes are those
-    of the rows it counts), SQLite lets no other writer in once it has written. Two compactions
-    never run at once (an advisory lock; the second does nothing). ``connection``: compact in
-    that connection's transaction instead (tests, without concurrent writers).
+    of the rows it counts; it waits at most 5 s for a lock), SQLite lets no other writer in
+    once it has written — there it runs in the session's transaction (the caller's unit of
+    work commits it). Two compactions never run at once (an advisory lock; the second does
+    nothing). ``connection``: compact in that connection's transaction (tests, without
+    concurrent writers).
     """
     now = now or utcnow()
     if connection is not None:
         return _compact(connection, now)
     engine = db.engine
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name != "postgresql":
+        return _compact(db.session.connection(), now)
+    try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             with conn.begin():
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
                 if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(7259001)")):
                     return {"compacted": 0, "skipped": True}
                 return _compact(conn, now)
-    with engine.begin() as conn:
-        return _compact(conn, now)
+    except DBAPIError as exc:
+        # another compaction committed under this one's snapshot (serialization failure), or a
+        # lock was held too long: nothing was changed, the next sweep folds them
+        if getattr(exc.orig, "sqlstate", None) not in ("40001", "55P03"):
+            raise
+        return {"compacted": 0, "skipped": True}
 
 
 def _compact(conn, now: datetime) -> dict:
