@@ -561,8 +561,9 @@ class AppraisalCount(db.Model):
     Written only by database triggers on ``appraisals`` (every INSERT, DELETE and UPDATE that
     moves a row's cycle, unit, state or predikat, whatever path made it), in the writer's own
     transaction: the sum of ``n`` per key is always the number of rows with that key. On
-    PostgreSQL one aggregated row per key and statement (a launch of 100,000 is a few hundred
-    rows); on SQLite one row per change. Nobody updates a row — concurrent transitions in one
+    PostgreSQL an INSERT or DELETE writes one aggregated row per key and statement (a launch of
+    100,000 is a few hundred rows), an UPDATE two rows per row whose key changed; on SQLite
+    one row per change. Nobody updates a row — concurrent transitions in one
     unit never wait on a shared counter — and ``monitoring.compact_counts`` folds the deltas
     into one row per key now and then.
 
