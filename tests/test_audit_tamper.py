@@ -20,7 +20,7 @@ from tests.test_lifecycle import drive_to_final_review, launch, staff_appraisal
 from workflow_app.clock import utcnow
 from workflow_app.extensions import db
 from workflow_app.jobs.sweeps import checkpoint_sweep as write_checkpoints
-from workflow_app.models import Appraisal, AuditCheckpoint, TransitionLog
+from workflow_app.models import Appraisal, AuditCheckpoint, Cycle, TransitionLog
 from workflow_app.services import audit
 from workflow_app.services.audit_verify import verify_all
 
@@ -139,6 +139,7 @@ def test_other_entities_and_non_transition_events_verify(ledger):
         event="plan_updated",
         from_state=a.state,
         to_state=a.state,
+        row=a,
         **common,
     )
     audit.append(entity="employee", entity_id=7, event="leave_added", from_state=None, to_state="-", **common)
@@ -384,6 +385,7 @@ def test_rows_signed_before_a_key_rotation_verify_with_the_previous_key(ledger, 
     log = audit.append(
         entity="cycle", entity_id=ledger["cycle_id"], event="note", from_state="x", to_state="x",
         actor_user_id=None, actor_role="hr", machine_version="1", at=utcnow(),
+        row=db.session.get(Cycle, ledger["cycle_id"]),
     )  # fmt: skip
     assert log.key_id == audit.key_id_for(new)
     db.session.flush()

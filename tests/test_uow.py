@@ -27,8 +27,8 @@ def test_a_bulk_item_that_loses_a_race_leaves_the_items_before_it_committed(api,
     )
     real_head = audit.head
 
-    def racing_head(entity, entity_id):
-        seq, prev = real_head(entity, entity_id)
+    def racing_head(entity, entity_id, row=None):
+        seq, prev = real_head(entity, entity_id, row)
         if entity == "appraisal" and entity_id == second:
             # A concurrent writer appends the same seq between our read of the head and our flush.
             rival = TransitionLog(

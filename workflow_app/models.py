@@ -29,6 +29,8 @@ TIMEZONES = ("WIB", "WITA", "WIT")
 POSITION_TYPES = ("JPT", "JA", "JF")
 EMPLOYMENT_TYPES = ("PNS", "PPPK")
 SCOPED_ROLES = ("hr", "admin")
+# The prev_hash of a chain's first log row (services.audit.GENESIS).
+LOG_GENESIS = "0" * 64
 RATINGS = ("di_bawah", "sesuai", "di_atas")
 PLAN_ITEM_KINDS = ("utama", "tambahan")
 ASPECTS = ("kuantitas", "kualitas", "waktu", "biaya")
@@ -178,6 +180,10 @@ class Cycle(db.Model):
     machine_version: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     launched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The head of this row's audit chain (services.audit): the newest log row's seq and hash,
+    # read under the row's lock and written back in the row's own UPDATE (migration 0008).
+    log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    log_hash: Mapped[str] = mapped_column(String(64), default=LOG_GENESIS, server_default=LOG_GENESIS)
 
     unit: Mapped[Unit] = relationship()
 
@@ -250,6 +256,10 @@ class Appraisal(db.Model):
     midyear_feedback: Mapped[str | None] = mapped_column(Text)
     feedback: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The head of this row's audit chain (services.audit): the newest log row's seq and hash,
+    # read under the row's lock and written back in the row's own UPDATE (migration 0008).
+    log_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    log_hash: Mapped[str] = mapped_column(String(64), default=LOG_GENESIS, server_default=LOG_GENESIS)
 
     cycle: Mapped[Cycle] = relationship()
     employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])

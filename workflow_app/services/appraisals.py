@@ -382,6 +382,8 @@ def _log_edit(
 ) -> None:
     """Record an edit that is not a transition in the appraisal's chain, with actor and time."""
     role = next((r for r in ("employee", "assessor", "hr") if r in relations), "system")
+    # The edit bumps the version (_touch): marked first, so the log's head rides in that UPDATE.
+    flag_modified(appraisal, "state")
     audit.move(appraisal, event, actor, now or utcnow(), payload, role=role)
 
 

@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow_app.extensions import db
-from workflow_app.models import OutboxMessage, TransitionLog
+from workflow_app.models import LOG_GENESIS, Appraisal, Cycle, OutboxMessage, TransitionLog
 
-GENESIS = "0" * 64
+GENESIS = LOG_GENESIS
 LEGACY_KEY_ID = "sha256-legacy"
 APPEND_ONLY_TABLES = ("transition_log", "audit_checkpoints")
 
@@ -96,12 +97,28 @@ def row_hash(row, key: bytes) -> str:
     return hmac.new(key, _material(row), hashlib.sha256).hexdigest()
 
 
-def head(entity: str, entity_id: int) -> tuple[int, str]:
-    """The last (seq, hash) of an entity's chain; call with the entity row locked."""
+# Chains whose head (seq, hash) lives on the entity's own row (``log_seq``, ``log_hash``,
+# migration 0008): an append reads it from the locked row and writes it back with the row.
+HEAD_ON_ROW = {"appraisal": Appraisal, "cycle": Cycle}
+
+
+class HeadNotOnRow(RuntimeError):
+    """An append to an appraisal's or a cycle's chain that did not go through its row."""
+
+
+def head(entity: str, entity_id: int, row=None) -> tuple[int, str]:
+    """The last (seq, hash) of an entity's chain; call with the entity row locked.
+
+    Appraisals and cycles keep it on their row (pass ``row``); other chains are queried.
+    """
+    if entity in HEAD_ON_ROW:
+        if row is None or not isinstance(row, HEAD_ON_ROW[entity]) or row.id != entity_id:
+            raise HeadNotOnRow(f"an append to the {entity} chain must pass its locked row (row=)")
+        return row.log_seq, row.log_hash
     # No autoflush: the caller flushes the whole step once, where a lost race becomes a 409.
     with db.session.no_autoflush:
-        row = _head_query(entity, entity_id)
-    return (row.seq, row.hash) if row else (0, GENESIS)
+        found = _head_query(entity, entity_id)
+    return (found.seq, found.hash) if found else (0, GENESIS)
 
 
 def _head_query(entity: str, entity_id: int):
@@ -111,6 +128,36 @@ def _head_query(entity: str, entity_id: int):
         .order_by(TransitionLog.seq.desc())
         .limit(1)
     ).first()
+
+
+def advance_head(row, seq: int, digest: str) -> None:
+    """Move the head kept on ``row`` to (seq, digest).
+
+    A row with pending changes carries the head in its own UPDATE (one statement, its version
+    bumped as for any change). An unchanged row (a nudge, say) gets a Core UPDATE of the two
+    columns only: recording something about an appraisal is not an edit its holder must reload
+    for, so its version stays. Either way the log's unique (entity, entity_id, seq) still turns a
+    concurrent second writer into a conflict.
+    """
+    if inspect(row).modified:
+        row.log_seq, row.log_hash = seq, digest
+        return
+    table = type(row).__table__
+    db.session.execute(update(table).where(table.c.id == row.id).values(log_seq=seq, log_hash=digest))
+    set_committed_value(row, "log_seq", seq)
+    set_committed_value(row, "log_hash", digest)
+
+
+def sync_heads(heads: dict[tuple[str, int], dict]) -> None:
+    """After chains were re-signed in place (``reseal-legacy``): copy their new heads to the rows."""
+    for (entity, entity_id), h in heads.items():
+        model = HEAD_ON_ROW.get(entity)
+        if model is not None:
+            db.session.execute(
+                update(model.__table__)
+                .where(model.__table__.c.id == entity_id)
+                .values(log_seq=h["seq"], log_hash=h["hash"])
+            )
 
 
 def append(
@@ -127,10 +174,12 @@ def append(
     comment: str | None = None,
     payload: dict | None = None,
     on_behalf_of_user_id: int | None = None,
+    row=None,
 ) -> TransitionLog:
-    seq, prev = head(entity, entity_id)
+    """Append one HMAC-chained row to ``entity``'s chain (``row``: the locked appraisal or cycle)."""
+    seq, prev = head(entity, entity_id, row)
     key_id, key = signing_key()
-    row = TransitionLog(
+    log = TransitionLog(
         entity=entity,
         entity_id=entity_id,
         seq=seq + 1,
@@ -147,9 +196,11 @@ def append(
         prev_hash=prev,
         key_id=key_id,
     )
-    row.hash = row_hash(row, key)
-    db.session.add(row)
-    return row
+    log.hash = row_hash(log, key)
+    db.session.add(log)
+    if entity in HEAD_ON_ROW:
+        advance_head(row, log.seq, log.hash)
+    return log
 
 
 @contextmanager
@@ -251,4 +302,5 @@ def move(
         at=at,
         comment=comment,
         payload=payload,
+        row=appraisal,
     )

@@ -44,6 +44,7 @@ from workflow_app.services.audit import (
     legacy_hash,
     row_hash,
     signing_key,
+    sync_heads,
     verification_keys,
 )
 
@@ -560,6 +561,7 @@ def reseal_legacy() -> dict:
                 prev = values["hash"]
             resealed.append(chain)
             heads[chain] = {"seq": rows[-1].seq, "hash": prev}
+        sync_heads(heads)  # appraisals and cycles keep their chain's head on their row
     # Fresh checkpoints of the re-signed heads (older ones at the same seq keep the legacy hash).
     checkpoints = _record_checkpoints(heads, utcnow().replace(microsecond=0))
     return {"resealed": resealed, "refused": refused, "checkpoints": checkpoints}

@@ -163,6 +163,7 @@ def fire(
         comment=event_comment(fields),
         payload=workflow.log_payload(fields, effect_payload),
         on_behalf_of_user_id=workflow.on_behalf_of(row, actor, role) if workflow.on_behalf_of else None,
+        row=row,
     )
     out = workflow.message(row, log, fields, effect_payload, actor)
     audit.outbox(out.topic, out.payload, dedupe_key=out.dedupe_key, at=now)
