@@ -13,7 +13,7 @@ The existing appraisals are counted here once (compacted), with the clock's base
 of the upgrade.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-25 14:20:00
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'  # TODO 0008 (perf-hotpath)
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
@@ -214,6 +214,16 @@ def upgrade():
             f"FROM appraisals WHERE {OPEN} GROUP BY cycle_id, unit_id"
         ),
         {"mark": mark, "c7": cuts[7], "c14": cuts[14], "c30": cuts[30]},
+    )
+    # The mark even without open appraisals (a row of zeros for no unit): the first compaction
+    # then reads what crossed a boundary since now, not every open row.
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO appraisal_clock (cycle_id, unit_id, mark, overdue, entered_before_7, "
+            "entered_before_14, entered_before_30) "
+            "SELECT 0, 0, :mark, 0, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM appraisal_clock)"
+        ),
+        {"mark": mark},
     )
 
     if op.get_bind().dialect.name == 'postgresql':
