@@ -189,6 +189,16 @@ def test_compaction_folds_the_deltas_and_the_clock_moves_on(api, org, cycle, mon
     check(org, later, monkeypatch)
 
 
+def test_rebuild_counts_afresh(api, org, cycle, monkeypatch):
+    now = utcnow()
+    db.session.execute(AppraisalCount.__table__.insert(), [{"cycle_id": cycle.id, "unit_id": org.seksi.id,
+                                                           "state": "closed", "predikat": None, "n": 5}])  # fmt: skip
+    assert counted() != actual()
+    monitoring.rebuild_counts(now, connection=db.session.connection())
+    check(org, now, monkeypatch)
+    check(org, now + timedelta(days=20), monkeypatch)
+
+
 def test_dashboard_per_unit_matches_the_rows(api, org, cycle, monkeypatch):
     now = utcnow()
     staff, peer, kabid = (appraisal_of(cycle, e) for e in (org.staff, org.peer, org.kabid))
