@@ -72,10 +72,17 @@ def state_counts(actor: Actor, filters: dict, *, by_predikat: bool = False) -> l
     """(unit id, unit path, unit name, state, n) — with ``by_predikat`` (…, state, predikat, n) —
     for every non-empty key in scope: the sums of the deltas the triggers wrote, no appraisal read."""
     C = AppraisalCount
-    keys = (C.unit_id, Unit.path, Unit.name, C.state) + ((C.predikat,) if by_predikat else ())
+    keys = (C.unit_id, C.state) + ((C.predikat,) if by_predikat else ())
     total = func.sum(C.n)
-    query = select(*keys, total).group_by(*keys).having(total != 0)
-    return db.session.execute(_in_scope(actor, query, filters, C.cycle_id, C.unit_id)).all()
+    # summed per unit id first (the unit's scope as a semi-join), named after
+    units = _scoped(actor, select(Unit.id), {k: v for k, v in filters.items() if k != "cycle"})
+    summed = select(*keys, total.label("n")).where(C.unit_id.in_(units)).group_by(*keys).having(total != 0)
+    if filters.get("cycle") is not None:
+        summed = summed.where(C.cycle_id == filters["cycle"])
+    summed = summed.subquery()
+    named = [summed.c.unit_id, Unit.path, Unit.name, summed.c.state]
+    named += [summed.c.predikat] if by_predikat else []
+    return db.session.execute(select(*named, summed.c.n).join(Unit, Unit.id == summed.c.unit_id)).all()
 
 
 def clock_counts(actor: Actor, filters: dict, now: datetime) -> dict[int, list[int]]:
