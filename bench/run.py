@@ -27,14 +27,13 @@ import threading
 import time
 import traceback
 import tracemalloc
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import psutil
 import sqlalchemy
-from sqlalchemy import DateTime, case, delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import make_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/kinerja_bench"
@@ -569,142 +568,6 @@ def add_cycles(org: dict, target: int, employees: int, log: Callable[[str], None
     return {"extra_cycles": extra, "seconds": time.perf_counter() - started, "appraisals": appraisal_count()}
 
 
-def spread(now: datetime) -> None:
-    """Spread appraisals over states, due dates and ages with one set-based UPDATE.
-
-    Offsets are whole days plus 6 hours, so no value sits on a bucket edge while the run lasts.
-    """
-    from workflow_app.extensions import db
-    from workflow_app.models import Appraisal
-
-    t = Appraisal.__table__
-    due = case(
-        *[(t.c.id % 61 == k, literal(now + timedelta(days=k - 40, hours=6), DateTime)) for k in range(1, 61)],
-        else_=literal(None, DateTime),
-    )
-    entered = case(
-        *[(t.c.id % 45 == k, literal(now - timedelta(days=k, hours=6), DateTime)) for k in range(1, 45)],
-        else_=literal(now - timedelta(hours=6), DateTime),
-    )
-    state = case(*[(t.c.id % 20 == k, s) for k, s in enumerate(STATE_SLOTS)], else_="plan_drafted")
-    db.session.remove()
-    with db.engine.begin() as conn:
-        conn.execute(update(t).values(state=state, due_at=due, state_entered_at=entered))
-
-
-def _comparable(result: dict) -> dict:
-    return {
-        "total": result["total"],
-        "open": result["open"],
-        "overdue": result["overdue"],
-        "by_state": {k: v for k, v in result["by_state"].items() if v},
-        "ageing_days": dict(result["ageing_days"]),
-        "by_unit": {
-            r["unit_id"]: ({k: v for k, v in r["states"].items() if v}, r["overdue"])
-            for r in result["by_unit"]
-        },
-    }
-
-
-def service_summary(actor) -> dict:
-    from workflow_app.extensions import db
-    from workflow_app.services import monitoring
-
-    db.session.remove()
-    result = monitoring.summary(actor, {})
-    db.session.remove()
-    return result
-
-
-def service_stuck(actor) -> tuple[list[int], int]:
-    from workflow_app.extensions import db
-    from workflow_app.services import views
-
-    db.session.remove()
-    result = views.stuck_page(actor, {}, 1, PER_PAGE)  # what the API serves
-    db.session.remove()
-    return [row["id"] for row in result["items"]], result["total"]
-
-
-def _load_all(root_path: str) -> list:
-    from workflow_app.extensions import db
-    from workflow_app.models import Appraisal, Unit
-
-    return db.session.scalars(
-        select(Appraisal)
-        .join(Unit, Unit.id == Appraisal.unit_id)
-        .where(Unit.path.startswith(root_path, autoescape=True))
-    ).all()
-
-
-def naive_summary(root_path: str) -> dict:
-    """Baseline: load every appraisal in scope with the ORM and count in Python."""
-    from state_machines import APPRAISAL
-    from workflow_app.clock import utcnow
-    from workflow_app.extensions import db
-    from workflow_app.services.monitoring import AGEING_BUCKETS
-
-    db.session.remove()
-    now = utcnow()
-    open_states = set(APPRAISAL.open_states)
-    totals: Counter = Counter()
-    units: dict[int, dict] = {}
-    ageing = {label: 0 for _, label in AGEING_BUCKETS} | {">30": 0}
-    overdue = 0
-    for a in _load_all(root_path):
-        totals[a.state] += 1
-        row = units.setdefault(
-            a.unit_id, {"unit_id": a.unit_id, "unit": a.unit.name, "states": Counter(), "overdue": 0}
-        )
-        row["states"][a.state] += 1
-        if a.state not in open_states:
-            continue
-        if a.due_at is not None and a.due_at < now:
-            overdue += 1
-            row["overdue"] += 1
-        age = a.state_entered_at or now
-        for days, label in AGEING_BUCKETS:
-            if age >= now - timedelta(days=days):
-                ageing[label] += 1
-                break
-        else:
-            ageing[">30"] += 1
-    db.session.remove()
-    return {
-        "total": sum(totals.values()),
-        "open": sum(n for s, n in totals.items() if s in open_states),
-        "overdue": overdue,
-        "by_state": dict(totals),
-        "ageing_days": ageing,
-        "by_unit": sorted(units.values(), key=lambda r: r["unit"]),
-    }
-
-
-def naive_stuck(root_path: str, idle_days: int) -> tuple[list[int], int]:
-    """Baseline: load every appraisal in scope, filter and sort in Python, then take page 1."""
-    from state_machines import APPRAISAL
-    from workflow_app.clock import utcnow
-    from workflow_app.extensions import db
-    from workflow_app.services import views
-
-    db.session.remove()
-    now = utcnow()
-    cutoff = now - timedelta(days=idle_days)
-    open_states = set(APPRAISAL.open_states)
-    hits = [
-        a
-        for a in _load_all(root_path)
-        if a.state in open_states
-        and ((a.due_at is not None and a.due_at < now) or a.state_entered_at < cutoff)
-    ]
-    hits.sort(key=lambda a: (a.due_at or a.state_entered_at, a.id))
-    page = hits[:PER_PAGE]
-    for a in page:
-        views.holder(a)
-    db.session.remove()
-    return [a.id for a in page], len(hits)
-
-
 def sample(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[Any, dict]:
     """Run a short ``fn`` ``warmup`` + ``runs`` times without samplers: median and p95 seconds."""
     result = None
@@ -728,66 +591,6 @@ def _repeat(fn: Callable[[], Any], times: int) -> tuple[Any, dict]:
         rss = max(rss, grew)
     stats = {"runs": runs, "seconds": statistics.median(runs), "best": min(runs), "rss_peak_delta": rss}
     return result, stats
-
-
-def bench_dashboards(org: dict, repeat: int, log: Callable[[str], None]) -> dict:
-    from flask import current_app
-
-    from workflow_app.clock import utcnow
-
-    actor = hr_actor(org["root_path"])
-    log("  dashboards: spreading appraisals over states, due dates and ages …")
-    _, spread_seconds, _ = timed(lambda: spread(utcnow()))
-    analyze("appraisals")
-    rows = appraisal_count()
-    idle_days = current_app.config["STUCK_AFTER_DAYS"]
-
-    log(f"  dashboards: monitoring.summary over {rows:,} appraisals ×{repeat} …")
-    summary, s_stats = _repeat(lambda: service_summary(actor), repeat)
-    _, s_stats["tracemalloc_peak"] = traced(lambda: service_summary(actor))
-    log(f"  dashboards: monitoring.stuck (page 1 of {PER_PAGE}) ×{repeat} …")
-    stuck, k_stats = _repeat(lambda: service_stuck(actor), repeat)
-    _, k_stats["tracemalloc_peak"] = traced(lambda: service_stuck(actor))
-
-    log("  dashboards: naive summary (ORM load + Python counting) …")
-    n_summary, seconds, rss = timed(lambda: naive_summary(org["root_path"]))
-    ns_stats = {"seconds": seconds, "rss_peak_delta": rss}
-    _, ns_stats["tracemalloc_peak"] = traced(lambda: naive_summary(org["root_path"]))
-    log("  dashboards: naive stuck (ORM load + Python filter/sort) …")
-    n_stuck, seconds, rss = timed(lambda: naive_stuck(org["root_path"], idle_days))
-    nk_stats = {"seconds": seconds, "rss_peak_delta": rss}
-    _, nk_stats["tracemalloc_peak"] = traced(lambda: naive_stuck(org["root_path"], idle_days))
-
-    if _comparable(summary) != _comparable(n_summary):
-        raise BenchError("monitoring.summary disagrees with the naive count on the same data")
-    if stuck != n_stuck:
-        raise BenchError(f"monitoring.stuck disagrees with the naive filter: {stuck[1]} vs {n_stuck[1]} rows")
-
-    return {
-        "appraisals": rows,
-        "spread_seconds": spread_seconds,
-        "summary": {
-            "total": summary["total"],
-            "open": summary["open"],
-            "overdue": summary["overdue"],
-            "by_state": summary["by_state"],
-            "ageing_days": summary["ageing_days"],
-            "units": len(summary["by_unit"]),
-            "service": s_stats,
-            "naive": ns_stats,
-            "ratio_time": s_stats["seconds"] / ns_stats["seconds"],
-            "ratio_tracemalloc": s_stats["tracemalloc_peak"] / ns_stats["tracemalloc_peak"],
-        },
-        "stuck": {
-            "total": stuck[1],
-            "page_size": len(stuck[0]),
-            "idle_days": idle_days,
-            "service": k_stats,
-            "naive": nk_stats,
-            "ratio_time": k_stats["seconds"] / nk_stats["seconds"],
-            "ratio_tracemalloc": k_stats["tracemalloc_peak"] / nk_stats["tracemalloc_peak"],
-        },
-    }
 
 
 def bench_sweep(repeat: int, log: Callable[[str], None]) -> dict:
@@ -982,6 +785,8 @@ def run(
                     log(f"adding cycles to reach {appraisals:,} appraisals …")
                     results["extra"] = add_cycles(org, appraisals, employees, log)
                 if not only or "dashboards" in only:
+                    from bench.dashboards import bench_dashboards
+
                     log("benchmark 2: dashboards")
                     results["dashboards"] = bench_dashboards(org, repeat, log)
                 if not only or "sweep" in only:
@@ -1060,20 +865,9 @@ def _report_launch(r: dict, lines: list[str], line) -> None:
 
 
 def _report_dashboards(dash: dict, lines: list[str], line) -> None:
-    n = dash["appraisals"]
-    for key, label in (("summary", "summary"), ("stuck", f"stuck (page 1 of {PER_PAGE})")):
-        d = dash[key]
-        line(f"dashboard {label}: service (median)", n, d["service"])
-        line(f"dashboard {label}: naive ORM+Python", n, d["naive"])
-        lines.append(
-            f"  → time service/naive = {d['ratio_time']:.4f} ({1 / d['ratio_time']:,.1f}× faster);"
-            f" traced memory service/naive = {d['ratio_tracemalloc']:.5f}"
-        )
-    s = dash["summary"]
-    lines.append(
-        f"  summary: total {s['total']:,}, open {s['open']:,}, overdue {s['overdue']:,}, {s['units']} units;"
-        f" stuck total {dash['stuck']['total']:,} (service and naive agree)"
-    )
+    from bench.dashboards import report_dashboards
+
+    lines += report_dashboards(dash)
 
 
 def _report_sweep(sw: dict, lines: list[str], line) -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
@@ -560,3 +562,101 @@ class Delegation(db.Model):
         CheckConstraint("kind IN ('plt','plh')", name="kind"),
         CheckConstraint("delegator_id <> delegate_id", name="distinct_people"),
     )
+
+
+# --- the monitoring counts (migration 0009) ------------------------------------------------------
+
+# The open states again, for the partial indexes the dashboards count with (fixed by 0009).
+OPEN_PREDICATE = "state IN (" + ", ".join(f"'{s}'" for s in LADDER_STATES) + ")"
+
+
+class AppraisalCount(db.Model):
+    """How many appraisals there are per (cycle, unit, state, predikat), as signed deltas.
+
+    Written only by database triggers on ``appraisals`` (every INSERT, DELETE and UPDATE that
+    moves a row's cycle, unit, state or predikat, whatever path made it), in the writer's own
+    transaction: the sum of ``n`` per key is always the number of rows with that key. On
+    PostgreSQL an INSERT or DELETE writes one aggregated row per key and statement (a launch of
+    100,000 is a few hundred rows), an UPDATE two rows per row whose key changed; on SQLite
+    one row per change. Nobody updates a row — concurrent transitions in one
+    unit never wait on a shared counter — and ``monitoring.compact_counts`` folds the deltas
+    into one row per key now and then.
+
+    For open appraisals a delta also carries the row's ``due_at`` and ``state_entered_at``
+    (``entered_at``), so that the overdue and ageing figures, which move with the clock, can be
+    counted from ``AppraisalClock`` plus these deltas plus the rows whose deadline or age
+    crossed a boundary since the last compaction. Compacted rows have neither.
+    """
+
+    __tablename__ = "appraisal_counts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    predikat: Mapped[str | None] = mapped_column(String(20))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    entered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # The deltas of open appraisals not yet compacted (the clock's part of a read).
+        Index(
+            "ix_appraisal_counts_open_deltas",
+            "id",
+            postgresql_where=text("entered_at IS NOT NULL"),
+            sqlite_where=text("entered_at IS NOT NULL"),
+        ),
+    )
+
+
+class AppraisalClock(db.Model):
+    """At the last compaction (``mark``), per cycle and unit: open appraisals past due, and open
+    appraisals that entered their state more than 7, 14 and 30 days before ``mark``.
+
+    Exact together with the deltas written since (``AppraisalCount``) and the rows whose
+    ``due_at`` or ``state_entered_at`` lies between a boundary at ``mark`` and the same boundary
+    now (read from the partial indexes below): see ``monitoring.clock_counts``.
+    """
+
+    __tablename__ = "appraisal_clock"
+
+    cycle_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mark: Mapped[datetime] = mapped_column(DateTime)
+    overdue: Mapped[int] = mapped_column(Integer)
+    entered_before_7: Mapped[int] = mapped_column(Integer)
+    entered_before_14: Mapped[int] = mapped_column(Integer)
+    entered_before_30: Mapped[int] = mapped_column(Integer)
+
+
+# Open appraisals by deadline and by time in state (index-only counts of what crossed a boundary
+# since the last compaction), and by the stuck list's order (its first page reads 50 entries).
+Index(
+    "ix_appraisals_open_due",
+    Appraisal.due_at,
+    Appraisal.cycle_id,
+    Appraisal.unit_id,
+    postgresql_where=text(OPEN_PREDICATE + " AND due_at IS NOT NULL"),
+    sqlite_where=text(OPEN_PREDICATE + " AND due_at IS NOT NULL"),
+)
+Index(
+    "ix_appraisals_open_entered",
+    Appraisal.state_entered_at,
+    Appraisal.cycle_id,
+    Appraisal.unit_id,
+    postgresql_where=text(OPEN_PREDICATE),
+    sqlite_where=text(OPEN_PREDICATE),
+)
+Index(
+    "ix_appraisals_open_since",
+    func.coalesce(Appraisal.due_at, Appraisal.state_entered_at),
+    Appraisal.id,
+    # PostgreSQL counts the stuck rows from the index alone
+    postgresql_include=["due_at", "state_entered_at", "unit_id", "cycle_id"],
+    postgresql_where=text(OPEN_PREDICATE),
+    sqlite_where=text(OPEN_PREDICATE),
+)
+# Deleting every table child-first (tests, the demo's wipe) must empty the counts after the
+# appraisals, whose deletion writes negative deltas into them.
+Appraisal.__table__.add_is_dependent_on(AppraisalCount.__table__)

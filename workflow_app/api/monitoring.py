@@ -41,7 +41,8 @@ class StuckItemOut(AppraisalOut):
     idle_days = fields.Int()
 
 
-StuckPage = page_schema(StuckItemOut, "StuckPage", idle_days=fields.Int())
+# total counts up to 10,000 stuck appraisals; total_capped: there are more than that.
+StuckPage = page_schema(StuckItemOut, "StuckPage", idle_days=fields.Int(), total_capped=fields.Bool())
 
 
 blp = Blueprint("monitoring", __name__, url_prefix="/api/v1/monitoring", description="Monitoring")

@@ -33,7 +33,7 @@ from workflow_app.models import (
     User,
 )
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
-from workflow_app.services import audit_verify, calendar, sla
+from workflow_app.services import audit_verify, calendar, monitoring, sla
 from workflow_app.services.access import Actor, arrangement, holder_employee_id
 from workflow_app.services.appraisals import apply_event
 from workflow_app.services.calendar import WorkCalendar
@@ -451,10 +451,17 @@ def checkpoint_sweep(now: datetime | None = None) -> dict:
     return {**result, "mirrored": audit_verify.mirror(checkpoints)}
 
 
+def count_sweep(now: datetime | None = None) -> dict:
+    """Fold the monitoring counts' deltas and move their clock on (services.monitoring)."""
+    with unit_of_work(hooks=False):
+        return monitoring.compact_counts(now)
+
+
 def run_all(now: datetime | None = None) -> dict:
     return {
         "delegations": delegation_sweep(now),
         "phases": phase_sweep(now),
         "escalations": escalation_sweep(now),
         "checkpoints": checkpoint_sweep(now),
+        "counts": count_sweep(now),
     }

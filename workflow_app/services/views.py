@@ -133,14 +133,23 @@ def inbox(actor: Actor) -> list[dict]:
 
 
 def stuck_page(actor: Actor, filters: dict, page: int, per_page: int) -> dict:
-    rows, total, idle_days = monitoring.stuck(actor, filters, page, per_page)
+    """A page of the stuck list; ``total`` counts up to ``monitoring.STUCK_COUNT_LIMIT`` and
+    ``total_capped`` says there are more."""
+    rows, total, idle_days, more = monitoring.stuck_counted(actor, filters, page, per_page)
     now = utcnow()
     items = []
     for a in rows:
         row = appraisal_row(actor, a, now)
         row.update(held_by=holder(a), idle_days=(now - a.state_entered_at).days)
         items.append(row)
-    return {"items": items, "page": page, "per_page": per_page, "total": total, "idle_days": idle_days}
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_capped": more,
+        "idle_days": idle_days,
+    }
 
 
 def cycle_view(actor: Actor, cycle: Cycle) -> dict:
