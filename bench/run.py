@@ -1,9 +1,16 @@
-"""Kinerja benchmarks: province-scale launch and HR dashboards, each against a naive baseline.
+"""Kinerja benchmarks (issue 9's goals): each figure beside the physical limit or a peer.
 
-    python -m bench.run                       # SQLite (temp file), 100,000 employees
-    python -m bench.run --db postgresql       # BENCH_DATABASE_URL (default kinerja_bench on 127.0.0.1)
-    python -m bench.run --quick               # 2,000 employees, for a smoke run
+    python -m bench.run                       # PostgreSQL if it answers (else SQLite), 100,000 employees
+    python -m bench.run --quick               # small sizes, every benchmark, about a minute
+    python -m bench.run --only launch,sweep   # some of: launch dashboards sweep transitions http delivery
     python -m bench.run --db postgresql --appraisals 1000000 --json out.json
+
+Province benchmarks (one database, BENCH_DATABASE_URL, default kinerja_bench on 127.0.0.1):
+launch against COPY, dashboards against one GROUP BY / top-50, the escalation sweep against the
+partial-index query and one UPDATE … RETURNING. Service benchmarks (PostgreSQL and Redis; each
+module's docstring says what it starts): ``bench.transitions`` (in-process against raw psycopg
+and django-fsm-2), ``bench.http`` (gunicorn as shipped + the worker), ``bench.delivery``
+(outbox → notifications → emails to an aiosmtpd sink, against RQ's default).
 
 Every figure is reported next to a baseline measured in the same run on the same data, and the
 ratio between them is the result; absolute seconds depend on the machine. Setup (schema, org
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import math
 import os
@@ -44,7 +52,14 @@ DEFAULT_NAIVE_SAMPLE = 5_000
 QUICK_NAIVE_SAMPLE = 500
 CHUNK = 10_000
 PER_PAGE = 50
-BENCHMARKS = ("launch", "dashboards", "sweep")
+BENCHMARKS = ("launch", "dashboards", "sweep", "transitions", "http", "delivery")
+# Benchmarks with their own database, processes and services (PostgreSQL and Redis only):
+# name → (module, entry point, report), run after the province benchmarks above.
+SERVICE_BENCHMARKS = {
+    "transitions": ("bench.transitions", "bench_transitions", "report_transitions"),
+    "http": ("bench.http", "bench_http", "report_http"),
+    "delivery": ("bench.delivery", "bench_delivery", "report_delivery"),
+}
 
 # Share of appraisals per state after the spread (20 slots).
 STATE_SLOTS = (
@@ -143,6 +158,15 @@ def database_url(kind: str, workdir: str) -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def postgresql_reachable() -> bool:
+    """Whether ``--db auto`` finds PostgreSQL (BENCH_DATABASE_URL's server, or the default)."""
+    try:
+        ensure_pg_database(database_url("postgresql", ""))
+    except BenchError:
+        return False
+    return True
+
+
 def ensure_pg_database(url: str) -> None:
     """Create the benchmark database if it does not exist (connecting to a maintenance db)."""
     import psycopg
@@ -159,7 +183,7 @@ def ensure_pg_database(url: str) -> None:
     last: Exception | None = None
     for maintenance in ("postgres", "test"):
         try:
-            conn = psycopg.connect(dbname=maintenance, autocommit=True, **params)
+            conn = psycopg.connect(dbname=maintenance, autocommit=True, connect_timeout=3, **params)
         except psycopg.OperationalError as exc:
             last = exc
             continue
@@ -742,6 +766,7 @@ def run(
     opd: int = 30,
     log: Callable[[str], None] = print,
     only: frozenset[str] | None = None,
+    quick: bool = False,
 ) -> dict:
     """Run both benchmarks in a fresh database and return the results (see ``--json``)."""
     from workflow_app import create_app
@@ -795,6 +820,14 @@ def run(
             finally:
                 db.session.remove()
                 db.engine.dispose()
+    for name, (module, entry, _) in SERVICE_BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        if db_kind != "postgresql":
+            results[name] = {"skipped": "PostgreSQL and Redis only: run with --db postgresql"}
+            continue
+        log(f"benchmark: {name}")
+        results[name] = getattr(importlib.import_module(module), entry)(quick=quick, log=log)
     return results
 
 
@@ -835,6 +868,14 @@ def report(r: dict) -> str:
         _report_dashboards(r["dashboards"], lines, line)
     if "sweep" in r:
         _report_sweep(r["sweep"], lines, line)
+    for name, (module, _, reporter) in SERVICE_BENCHMARKS.items():
+        if name not in r:
+            continue
+        lines.append("")
+        if "skipped" in r[name]:
+            lines.append(f"{name}: skipped ({r[name]['skipped']})")
+        else:
+            lines += getattr(importlib.import_module(module), reporter)(r[name])
     return "\n".join(lines)
 
 
@@ -887,7 +928,12 @@ def _report_sweep(sw: dict, lines: list[str], line) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--db",
+        choices=("auto", "sqlite", "postgresql"),
+        default="auto",
+        help="auto (default): PostgreSQL when BENCH_DATABASE_URL's server (or the default) answers, else SQLite",
+    )
     parser.add_argument(
         "--employees", type=int, default=None, help=f"active employees (default {DEFAULT_EMPLOYEES:,})"
     )
@@ -914,10 +960,15 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     only = frozenset(n.strip() for n in args.only.split(",")) if args.only else None
+    if args.db == "auto":
+        args.db = "postgresql" if postgresql_reachable() else "sqlite"
+        log(f"--db auto: {args.db}")
     if only and only - set(BENCHMARKS):
         parser.error(f"unknown benchmark(s): {', '.join(sorted(only - set(BENCHMARKS)))}")
     try:
-        results = run(args.db, employees, args.appraisals, naive, max(1, args.repeat), args.opd, log, only)
+        results = run(
+            args.db, employees, args.appraisals, naive, max(1, args.repeat), args.opd, log, only, args.quick
+        )
     except Exception:  # noqa: BLE001 - report any failure and exit non-zero
         traceback.print_exc()
         return 1
