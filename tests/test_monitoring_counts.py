@@ -323,3 +323,32 @@ def test_compaction_stays_exact_beside_concurrent_writers(committing_app, monkey
     for moment in (now, now + timedelta(days=4)):
         check(top, moment, monkeypatch)
     db.session.rollback()
+
+
+def test_operators_compact_and_rebuild_from_the_command_line(committing_app):
+    """`flask counts compact` and `flask counts rebuild` run on committed data and say what they did."""
+    import json as _json
+
+    from tests import factories
+    from workflow_app.services import cycles
+
+    org = factories.Org()
+    cycle = factories.cycle(org.dinas)
+    cycles.launch(cycle, utcnow())
+    db.session.commit()
+    db.session.execute(AppraisalCount.__table__.insert(), [{"cycle_id": cycle.id, "unit_id": org.seksi.id,
+                                                           "state": "closed", "predikat": None, "n": 5}])  # fmt: skip
+    db.session.commit()
+    assert counted() != actual()
+    db.session.remove()  # the command runs beside this session, as from a shell
+    runner = committing_app.test_cli_runner()
+    rebuilt = runner.invoke(args=["counts", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert _json.loads(rebuilt.output)["keys"] >= 1
+    db.session.remove()
+    assert counted() == actual()
+    db.session.remove()
+    compacted = runner.invoke(args=["counts", "compact"])
+    assert compacted.exit_code == 0, compacted.output
+    assert "compacted" in _json.loads(compacted.output)
+    assert counted() == actual()

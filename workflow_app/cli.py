@@ -8,6 +8,7 @@ in production a stand-in ``demo load`` refuses.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -208,5 +209,22 @@ def register_cli(app) -> None:
             click.echo(f"Created the root unit {unit.id} ({unit.code}, {unit.name}).")
         click.echo(f"Created {user.username!r} (user {user.id}), admin of unit {unit.id} ({unit.code}).")
 
-    for group in (audit, docs, users):
+    counts = AppGroup("counts", help="The monitoring counts kept by triggers.")
+
+    @counts.command("compact")
+    def counts_compact() -> None:
+        """Fold the counts' deltas now (the minute sweep does this too)."""
+        from workflow_app.services.monitoring import compact_counts
+
+        click.echo(json.dumps(compact_counts(), default=str))
+
+    @counts.command("rebuild")
+    def counts_rebuild() -> None:
+        """Count afresh from the appraisals: after a restore, or writes with the triggers off.
+        Writers to the appraisals wait meanwhile."""
+        from workflow_app.services.monitoring import rebuild_counts
+
+        click.echo(json.dumps(rebuild_counts(), default=str))
+
+    for group in (audit, docs, users, counts):
         app.cli.add_command(group)
