@@ -2,9 +2,13 @@
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from state_machines import APPRAISAL
 from workflow_app.api import actor
+from workflow_app.extensions import db
+from workflow_app.models import Employee
 from workflow_app.schemas.appraisals import BulkEventIn, EventIn, PlanIn, ProgressIn, TrainingUpdateIn
 from workflow_app.schemas.base import (
     Day,
@@ -15,7 +19,8 @@ from workflow_app.schemas.base import (
     page_schema,
     take_page,
 )
-from workflow_app.services import appraisals, views
+from workflow_app.services import appraisals, guards, views
+from workflow_app.services.access import appraisal_relations
 from workflow_app.uow import read_only, unit_of_work
 
 
@@ -123,6 +128,20 @@ class AppraisalDetailOut(AppraisalOut):
     relations = fields.List(fields.Str())
 
 
+class AppraisalEventOut(AppraisalOut):
+    """The appraisal as the event left it: the row's own fields, the events the caller may fire
+    next and their relations to it; its plan items, behaviours, trainings and objection are in
+    ``GET /appraisals/{id}``."""
+
+    score_justification = fields.Str(allow_none=True)
+    scored_at = UTCDateTime(allow_none=True)
+    result_accepted_at = UTCDateTime(allow_none=True)
+    objection_deadline = UTCDateTime(allow_none=True)
+    midyear_feedback = fields.Str(allow_none=True)
+    feedback = fields.Str(allow_none=True)
+    relations = fields.List(fields.Str())
+
+
 class AppraisalQuery(PageQuery):
     cycle = QueryId()
     state = fields.List(fields.Str(validate=validate.OneOf(list(APPRAISAL.states))))
@@ -153,6 +172,33 @@ AppraisalPage = page_schema(AppraisalOut)
 
 def dump_detail(appraisal) -> dict:
     return views.appraisal_detail(actor(), appraisal.id)
+
+
+def _people_in_session(appraisal) -> None:
+    """Employee, assessor and superior into the session: the ones not there yet in one query."""
+    ids = {appraisal.employee_id, appraisal.assessor_id, appraisal.superior_id} - {None}
+    missing = [i for i in ids if identity_key(Employee, i) not in db.session.identity_map]
+    if missing:
+        db.session.scalars(select(Employee).where(Employee.id.in_(missing))).all()
+
+
+def event_response(appraisal) -> dict:
+    """What an event answers, from the row the event just changed (still loaded, before the
+    commit expires it): no second read of the appraisal and its collections."""
+    caller = actor()
+    relations = appraisal_relations(caller, appraisal)
+    _people_in_session(appraisal)
+    row = views.appraisal_row(caller, appraisal, relations=relations)
+    row.update(
+        score_justification=appraisal.score_justification,
+        scored_at=appraisal.scored_at,
+        result_accepted_at=appraisal.result_accepted_at,
+        objection_deadline=guards.objection_deadline(appraisal.scored_at, appraisal.unit.timezone),
+        midyear_feedback=appraisal.midyear_feedback,
+        feedback=appraisal.feedback,
+        relations=sorted(relations),
+    )
+    return row
 
 
 blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
@@ -207,12 +253,18 @@ def patch_training(data, appraisal_id, training_id):
 
 @blp.route("/<int:appraisal_id>/events/<string:event>", methods=["POST"])
 @blp.arguments(EventIn)
-@blp.response(200, AppraisalDetailOut)
+@blp.response(200, AppraisalEventOut)
 def fire_event(data, appraisal_id, event):
-    """Fire an event with the appraisal's current ``version``; 409 on a stale version."""
+    """Fire an event with the appraisal's current ``version``; 409 on a stale version.
+
+    The answer is the appraisal as the event left it (state, version, due_at, escalation level,
+    ratings, allowed_events for you); plan items, trainings and the objection are in
+    ``GET /appraisals/{id}``.
+    """
     with unit_of_work():
         appraisal = appraisals.fire_event(actor(), appraisal_id, event, data)
-    return dump_detail(appraisal)
+        body = event_response(appraisal)
+    return body
 
 
 @blp.route("/<int:appraisal_id>/history", methods=["GET"])

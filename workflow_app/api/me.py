@@ -1,10 +1,9 @@
 """The caller: GET /api/v1/me and GET /api/v1/tasks."""
 
-from flask import g
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from workflow_app.api import actor
+from workflow_app.api import actor, current_user
 from workflow_app.api.admin import EmployeeOut, UserOut
 from workflow_app.api.appraisals import AppraisalOut
 from workflow_app.services import views
@@ -21,7 +20,7 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller an
 @blp.response(200, MeOut)
 def me():
     """Who you are: account, employee record and scoped roles."""
-    return g.user
+    return current_user()
 
 
 @blp.route("/tasks")
