@@ -5,8 +5,9 @@ from marshmallow import fields
 
 from workflow_app.api import actor, current_user
 from workflow_app.api.admin import EmployeeOut, UserOut
-from workflow_app.api.appraisals import AppraisalOut
-from workflow_app.services import views
+from workflow_app.api.appraisals import AppraisalOut, people_in_session
+from workflow_app.clock import utcnow
+from workflow_app.services import appraisals, views
 
 
 class MeOut(UserOut):
@@ -27,4 +28,7 @@ def me():
 @blp.response(200, AppraisalOut(many=True))
 def tasks():
     """What waits on you, oldest due first, with the events you may fire."""
-    return views.inbox(actor())
+    rows = appraisals.tasks(actor())
+    people_in_session(rows)
+    now = utcnow()
+    return [views.appraisal_row(actor(), a, now) for a in rows]
