@@ -50,6 +50,8 @@ from sqlalchemy.engine import make_url
 from bench import run as base
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose gunicorn and worker run (default this one; another, e.g. main's, to compare).
+APP_DIR = Path(os.environ.get("BENCH_HTTP_APP_DIR") or ROOT)
 DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/kinerja_http_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/6"
 CLIENTS = 16
@@ -102,7 +104,7 @@ def _latency(values: list[float], seconds: float) -> dict:
 
 def dockerfile_web_command() -> list[str]:
     """The Dockerfile's CMD (JSON form), as the image runs gunicorn."""
-    text = (ROOT / "Dockerfile").read_text()
+    text = (APP_DIR / "Dockerfile").read_text()
     match = re.search(r"^CMD\s+(\[.*?\])\s*$", text.replace("\\\n", " "), re.M | re.S)
     if not match:
         raise base.BenchError("no JSON-form CMD in the Dockerfile")
@@ -113,7 +115,7 @@ def compose_worker_command() -> list[str]:
     """The ``worker`` service's command in docker-compose.yml."""
     import yaml
 
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose = yaml.safe_load((APP_DIR / "docker-compose.yml").read_text())
     command = compose["services"]["worker"]["command"]
     return shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
 
@@ -210,7 +212,7 @@ def server_env(db_url: str, redis_url: str | None, audit_key: str, smtp_port: in
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp_port),
         SMTP_TLS="none",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(APP_DIR),
     )
     env.pop("REDIS_URL", None)
     if redis_url:
