@@ -185,7 +185,7 @@ class Deployment:
         with self.output.open("a") as out:
             self.procs.append(
                 subprocess.Popen(
-                    command, cwd=ROOT, env=self.env, stdout=out, stderr=out, start_new_session=True
+                    command, cwd=APP_DIR, env=self.env, stdout=out, stderr=out, start_new_session=True
                 )
             )
 
