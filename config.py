@@ -41,7 +41,16 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'kinerja.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Explicit engine options win over the pool settings below (workflow_app.extensions).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL pool: 0 sizes it from the web worker's gunicorn threads (5 elsewhere);
+    # -1 picks the overflow (4 in a web worker, 10 elsewhere).
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 0)
+    DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", -1)
+    DB_POOL_RECYCLE = _int("DB_POOL_RECYCLE", 1800)
+    DB_POOL_TIMEOUT = _int("DB_POOL_TIMEOUT", 30)
+    # Ping a pooled connection at checkout only after it idled this long (-1: never).
+    DB_PING_AFTER_IDLE = _int("DB_PING_AFTER_IDLE", 10)
     REDIS_URL = os.environ.get("REDIS_URL", "")
     PORT = _int("PORT", 5000)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{_int('PORT', 5000)}")
@@ -56,6 +65,10 @@ class Config:
 
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 12)
+    # Per-process cache of resolved bearer tokens (services.auth): seconds (0: off) and entries.
+    # A revocation clears it at once in every process through Redis; without Redis, within this TTL.
+    TOKEN_CACHE_SECONDS = _int("TOKEN_CACHE_SECONDS", 30)
+    TOKEN_CACHE_SIZE = _int("TOKEN_CACHE_SIZE", 10000)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 10)
     LOGIN_FAILURE_WINDOW_SECONDS = _int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
     # Failed logins from one client address, whatever the usernames (credential stuffing).

@@ -10,7 +10,9 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from workflow_app import problems
+from workflow_app.extensions import db
 from workflow_app.i18n import N_
+from workflow_app.models import User
 from workflow_app.services.access import Actor
 from workflow_app.services.auth import resolve_token
 
@@ -83,7 +85,10 @@ class _IdConverter(IntegerConverter):
 
 
 def authenticate() -> None:
-    """Resolve ``Authorization: Bearer <token>`` into ``g.user`` and ``g.actor`` (401 if not)."""
+    """Resolve ``Authorization: Bearer <token>`` into ``g.actor`` and ``g.token_id`` (401 if not).
+
+    One query, or none while the token is in the per-process cache (services.auth).
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -93,9 +98,17 @@ def authenticate() -> None:
     found = resolve_token(token.strip())
     if found is None:
         raise problems.Problem(401, "invalid-token", detail=N_("The token is unknown, expired or revoked."))
-    g.user, g.token = found
-    g.actor = Actor.from_user(g.user)
+    g.token_id = found.token_id
+    g.actor = found.actor
 
 
 def actor() -> Actor:
     return g.actor
+
+
+def current_user() -> User:
+    """The caller's account row, read when a handler needs more than the actor (GET /me)."""
+    user = db.session.get(User, g.actor.user_id)
+    if user is None:  # deleted since the token was resolved
+        raise problems.Problem(401, "invalid-token", detail=N_("The token is unknown, expired or revoked."))
+    return user

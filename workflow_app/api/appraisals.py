@@ -2,9 +2,15 @@
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from state_machines import APPRAISAL
 from workflow_app.api import actor
+from workflow_app.clock import utcnow
+from workflow_app.extensions import db
+from workflow_app.models import Employee
 from workflow_app.schemas.appraisals import BulkEventIn, EventIn, PlanIn, ProgressIn, TrainingUpdateIn
 from workflow_app.schemas.base import (
     Day,
@@ -15,7 +21,8 @@ from workflow_app.schemas.base import (
     page_schema,
     take_page,
 )
-from workflow_app.services import appraisals, views
+from workflow_app.services import appraisals, guards, views
+from workflow_app.services.access import appraisal_relations
 from workflow_app.uow import read_only, unit_of_work
 
 
@@ -123,6 +130,20 @@ class AppraisalDetailOut(AppraisalOut):
     relations = fields.List(fields.Str())
 
 
+class AppraisalEventOut(AppraisalOut):
+    """The appraisal as the event left it: the row's own fields, the events the caller may fire
+    next and their relations to it; its plan items, behaviours, trainings and objection are in
+    ``GET /appraisals/{id}``."""
+
+    score_justification = fields.Str(allow_none=True)
+    scored_at = UTCDateTime(allow_none=True)
+    result_accepted_at = UTCDateTime(allow_none=True)
+    objection_deadline = UTCDateTime(allow_none=True)
+    midyear_feedback = fields.Str(allow_none=True)
+    feedback = fields.Str(allow_none=True)
+    relations = fields.List(fields.Str())
+
+
 class AppraisalQuery(PageQuery):
     cycle = QueryId()
     state = fields.List(fields.Str(validate=validate.OneOf(list(APPRAISAL.states))))
@@ -155,6 +176,41 @@ def dump_detail(appraisal) -> dict:
     return views.appraisal_detail(actor(), appraisal.id)
 
 
+def people_in_session(rows) -> None:
+    """Each row's employee, assessor and superior attached: those not loaded yet, in one query,
+    so that naming them costs no query per row (no N+1 however the rows were loaded)."""
+    wanted = [(a, name) for a in rows for name in PEOPLE if name in inspect(a).unloaded]
+    ids = {getattr(a, f"{name}_id") for a, name in wanted} - {None}
+    if not ids:
+        return
+    known = ((i, db.session.identity_map.get(identity_key(Employee, i))) for i in ids)
+    people = {i: e for i, e in known if e is not None}
+    if missing := ids - people.keys():
+        people.update((e.id, e) for e in db.session.scalars(select(Employee).where(Employee.id.in_(missing))))
+    for a, name in wanted:
+        set_committed_value(a, name, people.get(getattr(a, f"{name}_id")))
+
+
+def event_response(appraisal) -> dict:
+    """What an event answers, from the row the event just changed (still loaded, before the
+    commit expires it): no second read of the appraisal and its collections."""
+    caller = actor()
+    relations = appraisal_relations(caller, appraisal)
+    people_in_session([appraisal])
+    row = views.appraisal_row(caller, appraisal, relations=relations)
+    row.update(
+        score_justification=appraisal.score_justification,
+        scored_at=appraisal.scored_at,
+        result_accepted_at=appraisal.result_accepted_at,
+        objection_deadline=guards.objection_deadline(appraisal.scored_at, appraisal.unit.timezone),
+        midyear_feedback=appraisal.midyear_feedback,
+        feedback=appraisal.feedback,
+        relations=sorted(relations),
+    )
+    return row
+
+
+PEOPLE = ("employee", "assessor", "superior")
 blp = Blueprint("appraisals", __name__, url_prefix="/api/v1/appraisals", description="Appraisals")
 
 
@@ -165,7 +221,11 @@ def list_appraisals(query):
     """Appraisals you may see; filter by cycle, state, unit subtree, assessor, overdue."""
     page, per_page = take_page(query)
     with read_only():
-        return views.appraisal_page(actor(), query, page, per_page)
+        rows, total = appraisals.list_appraisals(actor(), query, page, per_page)
+        people_in_session(rows)
+        now = utcnow()
+        items = [views.appraisal_row(actor(), a, now) for a in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 @blp.route("/<int:appraisal_id>", methods=["GET"])
@@ -207,12 +267,18 @@ def patch_training(data, appraisal_id, training_id):
 
 @blp.route("/<int:appraisal_id>/events/<string:event>", methods=["POST"])
 @blp.arguments(EventIn)
-@blp.response(200, AppraisalDetailOut)
+@blp.response(200, AppraisalEventOut)
 def fire_event(data, appraisal_id, event):
-    """Fire an event with the appraisal's current ``version``; 409 on a stale version."""
+    """Fire an event with the appraisal's current ``version``; 409 on a stale version.
+
+    The answer is the appraisal as the event left it (state, version, due_at, escalation level,
+    ratings, allowed_events for you); plan items, trainings and the objection are in
+    ``GET /appraisals/{id}``.
+    """
     with unit_of_work():
         appraisal = appraisals.fire_event(actor(), appraisal_id, event, data)
-    return dump_detail(appraisal)
+        body = event_response(appraisal)
+    return body
 
 
 @blp.route("/<int:appraisal_id>/history", methods=["GET"])

@@ -53,4 +53,4 @@ def revoke_token():
     """Revoke the token this request is made with."""
     with unit_of_work():
         authenticate()
-        auth.revoke(g.token)
+        auth.revoke_token(g.token_id)

@@ -1,13 +1,13 @@
 """The caller: GET /api/v1/me and GET /api/v1/tasks."""
 
-from flask import g
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from workflow_app.api import actor
+from workflow_app.api import actor, current_user
 from workflow_app.api.admin import EmployeeOut, UserOut
-from workflow_app.api.appraisals import AppraisalOut
-from workflow_app.services import views
+from workflow_app.api.appraisals import AppraisalOut, people_in_session
+from workflow_app.clock import utcnow
+from workflow_app.services import appraisals, views
 
 
 class MeOut(UserOut):
@@ -21,11 +21,14 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller an
 @blp.response(200, MeOut)
 def me():
     """Who you are: account, employee record and scoped roles."""
-    return g.user
+    return current_user()
 
 
 @blp.route("/tasks")
 @blp.response(200, AppraisalOut(many=True))
 def tasks():
     """What waits on you, oldest due first, with the events you may fire."""
-    return views.inbox(actor())
+    rows = appraisals.tasks(actor())
+    people_in_session(rows)
+    now = utcnow()
+    return [views.appraisal_row(actor(), a, now) for a in rows]
