@@ -28,6 +28,9 @@ def test_quick_transitions_bench_runs(monkeypatch):
     from bench import transitions
 
     monkeypatch.setenv("BENCH_DATABASE_URL", _url())
+    # A browser test earlier on this xdist worker leaves Playwright's event loop running in this
+    # thread; Django then refuses synchronous queries. The bench alone runs without a loop.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     peer = importlib.util.find_spec("django_fsm") is not None
     result = transitions.bench_transitions(quick=True, peer=peer, log=lambda _: None)
     m = result["median"]
