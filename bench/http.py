@@ -189,6 +189,16 @@ class Deployment:
                 )
             )
 
+    def web_worker_rss_mib(self) -> list[float]:
+        """Resident memory of each gunicorn worker after the run (issue 9: ≤ 120 MiB each)."""
+        import psutil
+
+        try:
+            master = psutil.Process(self.procs[0].pid)
+            return sorted(round(c.memory_info().rss / 2**20, 1) for c in master.children())
+        except psutil.Error:
+            return []
+
     def stop(self) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -637,6 +647,7 @@ def http_run(
         result = drive(deployment.port, items, clients, path)
         result["pending_outbox_at_end"] = pending_outbox()
         result["command"] = " ".join(deployment.command)
+        result["web_worker_rss_mib"] = deployment.web_worker_rss_mib()
     finally:
         deployment.stop()
     return result
@@ -729,6 +740,22 @@ def bench_http(
     }
 
 
+WEB_WORKER_RSS_GOAL_MIB = 120
+
+
+def _memory_lines(h: dict) -> list[str]:
+    rss = h.get("web_worker_rss_mib") or []
+    if not rss:
+        return []
+    worst = max(rss)
+    ok = "yes" if worst <= WEB_WORKER_RSS_GOAL_MIB else "no"
+    each = ", ".join(f"{x:.0f}" for x in rss)
+    return [
+        f"  {'web worker RSS after the run, MiB (max)':<44} {worst:>14.1f} {'each: ' + each:>22}"
+        f" {'':>8} {'≤ ' + str(WEB_WORKER_RSS_GOAL_MIB):>8} {ok}"
+    ]
+
+
 def report_http(result: dict) -> list[str]:
     h, b, i, r, ratio, goal = (
         result["http"],
@@ -742,29 +769,33 @@ def report_http(result: dict) -> list[str]:
     def met(ok: bool) -> str:
         return "yes" if ok else "no"
 
-    return [
-        f"HTTP events ({result['clients']} clients, gunicorn as the Dockerfile runs it, RQ worker, Redis)",
-        f"  {'figure':<44} {'value':>14} {'baseline':>22} {'ratio':>8} {'goal':>8} met",
-        f"  {'rate, events/s':<44} {h['rate']:>14.1f} {'in-process ' + format(i['rate'], '.1f'):>22}"
-        f" {ratio['rate_vs_in_process']:>8.2f} {'≥ ' + str(goal['rate_vs_in_process']):>8}"
-        f" {met(ratio['rate_vs_in_process'] >= goal['rate_vs_in_process'])}",
-        f"  {'p99 at 16 clients, ms':<44} {h['p99_ms']:>14.1f} {'raw SQL ' + format(r['p99_ms'], '.1f'):>22}"
-        f" {ratio['p99_vs_raw_sql']:>8.1f} {'≤ ' + str(goal['p99_vs_raw_sql']):>8}"
-        f" {met(ratio['p99_vs_raw_sql'] <= goal['p99_vs_raw_sql'])}",
-        f"  {'p50, ms':<44} {h['p50_ms']:>14.1f} {'raw SQL ' + format(r['p50_ms'], '.1f'):>22}",
-        f"  {'outbox rows pending at the end':<44} {h['pending_outbox_at_end']:>14d}"
-        f" {'1 s of writes ' + format(h['rate'], '.0f'):>22} {ratio['pending_outbox_vs_one_second']:>8.2f}"
-        f" {'≤ 1':>8} {met(ratio['pending_outbox_vs_one_second'] <= 1.0)}",
-        f"  {'raw SQL, 16 threads, transitions/s':<44} {r['rate']:>14.1f}",
-        f"  {'in-process, 1 thread, p99 ms':<44} {i['p99_ms']:>14.1f}",
-    ] + (
+    return (
         [
-            f"  {'without Redis (no kick, no worker), events/s':<44} {b['rate']:>14.1f}"
-            f" {'in-process ' + format(i['rate'], '.1f'):>22} {ratio['without_redis_rate_vs_in_process']:>8.2f}",
-            f"  {'without Redis, p99 ms':<44} {b['p99_ms']:>14.1f}",
+            f"HTTP events ({result['clients']} clients, gunicorn as the Dockerfile runs it, RQ worker, Redis)",
+            f"  {'figure':<44} {'value':>14} {'baseline':>22} {'ratio':>8} {'goal':>8} met",
+            f"  {'rate, events/s':<44} {h['rate']:>14.1f} {'in-process ' + format(i['rate'], '.1f'):>22}"
+            f" {ratio['rate_vs_in_process']:>8.2f} {'≥ ' + str(goal['rate_vs_in_process']):>8}"
+            f" {met(ratio['rate_vs_in_process'] >= goal['rate_vs_in_process'])}",
+            f"  {'p99 at 16 clients, ms':<44} {h['p99_ms']:>14.1f} {'raw SQL ' + format(r['p99_ms'], '.1f'):>22}"
+            f" {ratio['p99_vs_raw_sql']:>8.1f} {'≤ ' + str(goal['p99_vs_raw_sql']):>8}"
+            f" {met(ratio['p99_vs_raw_sql'] <= goal['p99_vs_raw_sql'])}",
+            f"  {'p50, ms':<44} {h['p50_ms']:>14.1f} {'raw SQL ' + format(r['p50_ms'], '.1f'):>22}",
+            f"  {'outbox rows pending at the end':<44} {h['pending_outbox_at_end']:>14d}"
+            f" {'1 s of writes ' + format(h['rate'], '.0f'):>22} {ratio['pending_outbox_vs_one_second']:>8.2f}"
+            f" {'≤ 1':>8} {met(ratio['pending_outbox_vs_one_second'] <= 1.0)}",
+            f"  {'raw SQL, 16 threads, transitions/s':<44} {r['rate']:>14.1f}",
+            f"  {'in-process, 1 thread, p99 ms':<44} {i['p99_ms']:>14.1f}",
         ]
-        if b
-        else ["  (without Redis: not run with --quick)"]
+        + _memory_lines(h)
+        + (
+            [
+                f"  {'without Redis (no kick, no worker), events/s':<44} {b['rate']:>14.1f}"
+                f" {'in-process ' + format(i['rate'], '.1f'):>22} {ratio['without_redis_rate_vs_in_process']:>8.2f}",
+                f"  {'without Redis, p99 ms':<44} {b['p99_ms']:>14.1f}",
+            ]
+            if b
+            else ["  (without Redis: not run with --quick)"]
+        )
     )
 
 
