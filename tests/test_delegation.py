@@ -89,7 +89,10 @@ def test_delegation_starts_and_ends_by_date_in_the_sweep(api, org):
 
 
 def test_overlapping_and_invalid_delegations_are_refused(api, org):
-    today = utcnow().date().isoformat()
+    from workflow_app.services.sla import local_date
+
+    # The delegator's own today: from 16:00 UTC it is already tomorrow in a WITA unit.
+    today = local_date(utcnow(), org.kasi.unit.timezone).isoformat()
     base = {"delegator_id": org.kasi.id, "delegate_id": org.peer.id, "start_date": today, "end_date": today}
     assert api.post("/api/v1/delegations", org.u_hr, json=base).status_code == 201
     r = api.post("/api/v1/delegations", org.u_hr, json=base)
