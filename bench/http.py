@@ -48,6 +48,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 
 from bench import run as base
+from bench.transitions import make_open_cycle
 
 ROOT = Path(__file__).resolve().parent.parent
 # The checkout whose gunicorn and worker run (default this one; another, e.g. main's, to compare).
@@ -283,7 +284,6 @@ def fresh_schema() -> None:
 
 def seed(employees: int, log: Callable[[str], None]) -> dict:
     """Schema, org chart, a cycle with every window open, launched; users, tokens and plans."""
-    from state_machines import CYCLE
     from workflow_app.clock import utcnow
     from workflow_app.extensions import db
     from workflow_app.models import (
@@ -291,7 +291,6 @@ def seed(employees: int, log: Callable[[str], None]) -> dict:
         ApiToken,
         Appraisal,
         BehaviourExpectation,
-        Cycle,
         Employee,
         PlanItem,
         RoleAssignment,
@@ -301,27 +300,7 @@ def seed(employees: int, log: Callable[[str], None]) -> dict:
 
     fresh_schema()
     org = base.build_org(employees, opd=2)
-    t = utcnow().date()
-    cycle = Cycle(
-        name="Bench HTTP",
-        year=t.year,
-        unit_id=org["root_id"],
-        period_start=t - timedelta(days=300),
-        period_end=t + timedelta(days=60),
-        plan_due=t + timedelta(days=30),
-        midyear_start=t - timedelta(days=150),
-        midyear_end=t + timedelta(days=100),
-        scoring_start=t - timedelta(days=10),
-        scoring_end=t + timedelta(days=40),
-        feedback_due=t + timedelta(days=50),
-        training_due=t + timedelta(days=120),
-        state=CYCLE.initial,
-        machine_version=CYCLE.version,
-    )
-    db.session.add(cycle)
-    db.session.commit()
-    cycle_id = cycle.id
-    db.session.remove()
+    cycle_id = make_open_cycle(org["root_id"], "Bench HTTP")
     base.fire_launch(base.hr_actor(org["root_path"]), cycle_id)
 
     now = utcnow()

@@ -88,7 +88,7 @@ def summarise(latencies: list[float], seconds: float) -> dict:
 # --------------------------------------------------------------------------- setup (not measured)
 
 
-def make_open_cycle(root_id: int) -> int:
+def make_open_cycle(root_id: int, name: str = "Bench transitions") -> int:
     """A cycle whose mid-year and scoring windows are open today, so every guard can pass."""
     from state_machines import CYCLE
     from workflow_app.clock import utcnow
@@ -97,7 +97,7 @@ def make_open_cycle(root_id: int) -> int:
 
     t = utcnow().date()
     cycle = Cycle(
-        name="Bench transitions",
+        name=name,
         year=t.year,
         unit_id=root_id,
         period_start=t - timedelta(days=300),
