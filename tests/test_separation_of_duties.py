@@ -514,14 +514,25 @@ def test_row11_tokens_stay_revoked_after_reactivation(api, org, client):
 
 
 @pytest.mark.parametrize(
-    ("offset", "ok"), [(-9000, False), (-1, False), (0, True), (30, True), (120, True), (121, False)]
+    ("anchor", "offset", "ok"),
+    [
+        ("today", -9000, False),
+        ("today", -1, False),
+        ("today", 0, True),
+        ("today", 30, True),
+        ("end", 0, True),
+        ("end", 1, False),
+    ],
 )
-def test_row12_reopen_due_date_between_today_and_the_cycle_end(api, org, offset, ok):
+def test_row12_reopen_due_date_between_today_and_the_cycle_end(api, org, anchor, offset, ok):
     a = put_in_state(staff_appraisal_row(api, org), "closed")
     zone_today = (utcnow() + timedelta(hours=8)).date()  # the seksi is WITA
     cycle = db.session.get(Cycle, a.cycle_id)
-    assert max(cycle.training_due, cycle.period_end) == utcnow().date() + timedelta(days=120)
-    due = (zone_today + timedelta(days=offset)).isoformat()
+    cycle_end = max(cycle.training_due, cycle.period_end)
+    assert cycle_end == utcnow().date() + timedelta(days=120)
+    # Counted from the cycle's end itself, not from today: from 16:00 UTC the WITA today is a
+    # day ahead of the UTC date the cycle's dates were made from.
+    due = ((zone_today if anchor == "today" else cycle_end) + timedelta(days=offset)).isoformat()
     r = api.fire(a.id, "reopen", org.u_hr, reason="Koreksi", due_date=due)
     if ok:
         assert r.status_code == 200, r.get_json()
