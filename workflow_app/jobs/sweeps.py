@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from sqlalchemy import DateTime, Integer, and_, bindparam, func, or_, select, text, tuple_, update
@@ -34,7 +35,7 @@ from workflow_app.models import (
 )
 from workflow_app.scoring import NO_TRAINING_PREDIKATS
 from workflow_app.services import audit_verify, calendar, monitoring, sla
-from workflow_app.services.access import Actor, arrangement, holder_employee_id
+from workflow_app.services.access import Actor, holder_employee_id, holder_superior_employee_id
 from workflow_app.services.appraisals import apply_event
 from workflow_app.services.calendar import WorkCalendar
 from workflow_app.services.cycles import fire_cycle_event
@@ -204,7 +205,7 @@ def escalation_sweep(now: datetime | None = None, batch: int = 2000) -> dict:
             after = (rows[-1].due_at, rows[-1].id)
             steps = _steps(rows, now)
             _record_steps(steps, now)
-            for _, step in steps:
+            for _, step, _ in steps:
                 counts[step] += 1
         if len(rows) < batch:
             break
@@ -231,32 +232,28 @@ def _prefilter_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 class _Holding(NamedTuple):
-    """What ``access.holder_employee_id`` reads of an appraisal, from a sweep row."""
+    """What ``access`` reads of an appraisal to name its holder and their superior, from a
+    sweep row (``superior`` stands for the superior's own row: only its ``superior_id``)."""
 
     state: str
     employee_id: int
     assessor_id: int | None
     superior_id: int | None
     scored_by_employee_id: int | None
+    superior: SimpleNamespace | None
 
 
 def _holders(row) -> tuple[int | None, int | None]:
     """(holder, the holder's superior) of a sweep row, as ``access`` defines them."""
     holding = _Holding(
-        row.state, row.employee_id, row.assessor_id, row.superior_id, row.scored_by_employee_id
+        row.state,
+        row.employee_id,
+        row.assessor_id,
+        row.superior_id,
+        row.scored_by_employee_id,
+        SimpleNamespace(superior_id=row.superior_superior_id) if row.superior_id is not None else None,
     )
-    holder = holder_employee_id(holding)
-    employee, assessor, superior = arrangement(holding)
-    role = APPRAISAL.holder_of(row.state)
-    if role == "employee":
-        boss = assessor
-    elif role == "assessor":
-        boss = superior
-    elif role == "superior" and superior is not None:
-        boss = row.superior_superior_id if row.superior_superior_id != employee else None
-    else:
-        boss = None
-    return holder, boss
+    return holder_employee_id(holding), holder_superior_employee_id(holding)
 
 
 def _leave_by_holder(holders: set[int], start: date, end: date) -> dict[int, list[tuple[date, date]]]:
@@ -273,7 +270,7 @@ def _leave_by_holder(holders: set[int], start: date, end: date) -> dict[int, lis
     return found
 
 
-def _steps(rows, now: datetime) -> list[tuple[object, str]]:
+def _steps(rows, now: datetime) -> list[tuple[object, str, tuple[int | None, int | None]]]:
     """The ladder step each row needs now (rows needing none are left out)."""
     holders = {row.id: _holders(row) for row in rows}
     entered = {row.id: sla.local_date(row.state_entered_at, row.timezone) for row in rows}
@@ -292,7 +289,7 @@ def _steps(rows, now: datetime) -> list[tuple[object, str]]:
         )
         step = next_step(row, ladder_of(row.sla_policy), calendar.for_cycle(row, off), now)
         if step:
-            steps.append((row, step))
+            steps.append((row, step, holders[row.id]))
     return steps
 
 
@@ -313,14 +310,14 @@ def next_step(row, steps: dict, cal: WorkCalendar, now: datetime) -> str | None:
     return None
 
 
-def _record_steps(steps: list[tuple[object, str]], now: datetime) -> None:
+def _record_steps(steps: list[tuple[object, str, tuple]], now: datetime) -> None:
     """One UPDATE per kind of step and one multi-row outbox INSERT (a step already recorded for
     this deadline, by its dedupe key, is skipped rather than failing the page)."""
     if not steps:
         return
     table = Appraisal.__table__
     by_step: dict[str, list[int]] = {}
-    for row, step in steps:
+    for row, step, _ in steps:
         by_step.setdefault(step, []).append(row.id)
     if by_step.get("reminder"):
         db.session.execute(
@@ -336,7 +333,7 @@ def _record_steps(steps: list[tuple[object, str]], now: datetime) -> None:
         db.session.execute(
             update(table).where(table.c.id.in_(by_step["escalation_2"])).values(escalation_level=2)
         )
-    _insert_outbox([_message(row, step, now) for row, step in steps], now)
+    _insert_outbox([_message(row, step, people) for row, step, people in steps], now)
 
 
 def _insert_outbox(messages: list[dict], now: datetime) -> None:
@@ -350,8 +347,8 @@ def _insert_outbox(messages: list[dict], now: datetime) -> None:
     )
 
 
-def _message(row, step: str, now: datetime) -> dict:
-    holder, boss = _holders(row)
+def _message(row, step: str, people: tuple[int | None, int | None]) -> dict:
+    holder, boss = people
     names = {
         row.employee_id: row.employee_name,
         row.assessor_id: row.assessor_name,
