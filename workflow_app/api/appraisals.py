@@ -21,7 +21,7 @@ from workflow_app.schemas.base import (
     page_schema,
     take_page,
 )
-from workflow_app.services import appraisals, guards, views
+from workflow_app.services import appraisals, views
 from workflow_app.services.access import appraisal_relations
 from workflow_app.uow import read_only, unit_of_work
 
@@ -197,17 +197,7 @@ def event_response(appraisal) -> dict:
     caller = actor()
     relations = appraisal_relations(caller, appraisal)
     people_in_session([appraisal])
-    row = views.appraisal_row(caller, appraisal, relations=relations)
-    row.update(
-        score_justification=appraisal.score_justification,
-        scored_at=appraisal.scored_at,
-        result_accepted_at=appraisal.result_accepted_at,
-        objection_deadline=guards.objection_deadline(appraisal.scored_at, appraisal.unit.timezone),
-        midyear_feedback=appraisal.midyear_feedback,
-        feedback=appraisal.feedback,
-        relations=sorted(relations),
-    )
-    return row
+    return views.appraisal_answer(caller, appraisal, relations)
 
 
 PEOPLE = ("employee", "assessor", "superior")

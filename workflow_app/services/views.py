@@ -99,13 +99,21 @@ def appraisal_detail(actor: Actor, appraisal_id: int) -> dict:
     relations = appraisal_relations(actor, a) if a is not None else frozenset()
     if not relations:
         raise problems.not_found("appraisal")  # never leaking existence
-    row = appraisal_row(actor, a, relations=relations)
-    objection = a.objections[-1] if a.objections else None
+    row = appraisal_answer(actor, a, relations)
     row.update(
         plan_items=list(a.plan_items),
         behaviours={b.value: b.expectation for b in a.behaviours},
         trainings=list(a.trainings),
-        objection=objection,
+        objection=a.objections[-1] if a.objections else None,
+    )
+    return row
+
+
+def appraisal_answer(actor: Actor, a: Appraisal, relations: frozenset[str]) -> dict:
+    """An appraisal's list row with its ratings, feedback and the caller's relations: what an
+    event answers (from the row it changed) and the detail adds its collections to."""
+    row = appraisal_row(actor, a, relations=relations)
+    row.update(
         score_justification=a.score_justification,
         scored_at=a.scored_at,
         result_accepted_at=a.result_accepted_at,
