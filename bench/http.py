@@ -543,19 +543,24 @@ def raw_sql(db_url: str, items: list[dict], clients: int, audit_key: str, path: 
         except BaseException as exc:  # noqa: BLE001 - reported by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
-    started = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    seconds = time.perf_counter() - started
+    seconds = _in_threads(work, clients)
     if errors:
         raise base.BenchError(f"raw SQL baseline failed: {errors[0]!r}")
     return _latency([x for per in latencies for x in per], seconds)
 
 
 # --------------------------------------------------------------------------- the HTTP run
+
+
+def _in_threads(work: Callable[[int], None], clients: int) -> float:
+    """Run ``work(k)`` for k in 0…clients-1, each in its own thread: wall seconds until all end."""
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
+    started = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - started
 
 
 def drive(port: int, items: list[dict], clients: int, path: tuple = HAPPY_PATH) -> dict:
@@ -585,13 +590,7 @@ def drive(port: int, items: list[dict], clients: int, path: tuple = HAPPY_PATH) 
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
-    started = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    seconds = time.perf_counter() - started
+    seconds = _in_threads(work, clients)
     if failures:
         raise base.BenchError(f"HTTP run: {len(failures)} failures, first: {failures[0]}")
     return _latency([x for per in latencies for x in per], seconds)
