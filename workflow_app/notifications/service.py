@@ -237,24 +237,26 @@ def notify(
     wanted = {uid: f"{dedupe_base}:{kind}:{uid}" for uid in dict.fromkeys(user_ids) if uid != exclude_user_id}
     if not wanted:
         return []
+
+    def new(uid: int, key: str, now) -> Notification:
+        # email fields set here, not left to the column defaults: a batch reads them before its flush
+        return Notification(
+            user_id=uid,
+            kind=kind,
+            appraisal_id=appraisal_id,
+            cycle_id=cycle_id,
+            urgent=KINDS[kind].urgent,
+            context=context,
+            dedupe_key=key,
+            created_at=now,
+            email_status="pending",
+            email_attempts=0,
+        )
+
     state = _current()
     if state is not None:  # checked and inserted with the whole batch (``batch``)
         now = utcnow()
-        rows = [
-            Notification(
-                user_id=uid,
-                kind=kind,
-                appraisal_id=appraisal_id,
-                cycle_id=cycle_id,
-                urgent=KINDS[kind].urgent,
-                context=context,
-                dedupe_key=key,
-                created_at=now,
-                email_status="pending",
-                email_attempts=0,
-            )
-            for uid, key in wanted.items()
-        ]
+        rows = [new(uid, key, now) for uid, key in wanted.items()]
         db.session.add_all(rows)
         state.created += rows
         return rows
@@ -264,22 +266,8 @@ def notify(
         )
     )
     now = utcnow()
-    created = []
-    for uid, key in wanted.items():
-        if key in taken:
-            continue
-        row = Notification(
-            user_id=uid,
-            kind=kind,
-            appraisal_id=appraisal_id,
-            cycle_id=cycle_id,
-            urgent=KINDS[kind].urgent,
-            context=context,
-            dedupe_key=key,
-            created_at=now,
-        )
-        db.session.add(row)
-        created.append(row)
+    created = [new(uid, key, now) for uid, key in wanted.items() if key not in taken]
+    db.session.add_all(created)
     db.session.flush()
     return created
 
